@@ -1,0 +1,27 @@
+# The two commands of the README, and the rest of the project's chores.
+# TORCH picks the PyTorch build: the CPU wheel by default; `make demo TORCH=torch` for your platform's.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+AE := $(VENV)/bin/ae
+
+.PHONY: demo test install bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(AE) data fetch mnist
+	$(AE) data info mnist
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs reproduce .pytest_cache

@@ -1,0 +1,137 @@
+"""The Python API: `train`, `load_run`, and a `Run` that encodes, decodes and evaluates.
+
+The command line only parses arguments and calls these functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .errors import ConfigError, unknown
+from .evaluation.metrics import code_stats, psnr, reconstruction_metrics
+from .fileio import write_json
+from .registry import create_model, model_defaults
+from .training.callbacks import read_history
+from .training.checkpoint import WEIGHTS, load_weights, read_config
+from .training.inputs import load_split
+from .training.trainer import EVAL_BATCH, evaluate_loss, fit, resolve_device
+
+_DATA_KEYS = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
+_TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+@dataclass
+class Run:
+    """A trained model with the config that made it; methods take and return CPU tensors."""
+
+    model: torch.nn.Module
+    config: RunConfig
+    path: Path | None = None
+    history: list = field(default_factory=list)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def encode(self, x) -> torch.Tensor:
+        """x : (N, *input_shape) array or tensor in [0, 1] -> codes (N, ...)."""
+        return self._batched(self.model.encode, x)
+
+    def decode(self, z) -> torch.Tensor:
+        return self._batched(self.model.decode, z)
+
+    def reconstruct(self, x) -> torch.Tensor:
+        return self._batched(lambda b: self.model(b).recon, x)
+
+    @torch.no_grad()
+    def _batched(self, fn, x, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
+        self.model.eval()
+        parts = [fn(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)]
+        return torch.cat(parts) if parts else x[:0]
+
+    def split(self, split: str = "test"):
+        """(inputs, targets, labels) of a split, prepared as validation data (noise, binarization)."""
+        return load_split(self.config.data, split, self.device, self.config.train.seed)
+
+    def evaluate(self, split: str = "test") -> dict:
+        """Loss terms, per-pixel BCE/MSE, PSNR and code statistics on a whole split."""
+        inputs, targets, _ = self.split(split)
+        result = {"split": split, "n": len(inputs), "model": self.config.model.name}
+        result.update({f"loss_{k}": v for k, v in evaluate_loss(self.model, inputs, targets).items()})
+        recon = self.reconstruct(inputs)
+        result.update(reconstruction_metrics(recon, targets.cpu()))
+        result.update(code_stats(self.encode(inputs)))
+        if self.config.data.noise:
+            result["input_psnr"] = psnr(inputs.cpu().clamp(0, 1), targets.cpu())
+        return result
+
+
+def split_options(options: dict) -> tuple[dict, dict, dict]:
+    """Route flat keyword options to (data, train, model) config sections by field name."""
+    data, train, model = {}, {}, {}
+    for key, value in options.items():
+        target = data if key in _DATA_KEYS else train if key in _TRAIN_KEYS else model
+        target[key] = value
+    return data, train, model
+
+
+def make_config(model: str = "dense", data: str = "digits", **options) -> RunConfig:
+    """A validated RunConfig from flat options, e.g. `make_config("dense", "mnist", epochs=50)`."""
+    data_kw, train_kw, model_kw = split_options(options)
+    valid = set(model_defaults(model)) | _DATA_KEYS | _TRAIN_KEYS
+    for key in model_kw:
+        if key not in valid:
+            raise ConfigError(f"model '{model}': " + unknown("option", key, valid))
+    config = RunConfig(DataConfig(name=data, **data_kw), ModelConfig(model, model_kw), TrainConfig(**train_kw))
+    return config.validate()
+
+
+def train(model: str = "dense", data: str = "digits", *, out=None, quiet: bool = False, **options) -> Run:
+    """Train a registered model; `out` is the run directory (checkpoints, logs), or None for none."""
+    config = make_config(model, data, **options)
+    return train_config(config, out, quiet=quiet)
+
+
+def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False) -> Run:
+    net, _, history = fit(config, out, resume=resume, quiet=quiet)
+    path = Path(out) if out is not None else None
+    return Run(net, config, path, read_history(path) if path else history)
+
+
+def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
+    """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget)."""
+    config = RunConfig.from_dict(read_config(path))
+    if epochs is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+    return train_config(config, path, quiet=quiet, resume=True)
+
+
+def load_run(path, device: str = "cpu") -> Run:
+    """Load a run directory's config and latest weights (no pickles: JSON + safetensors)."""
+    path = Path(path)
+    config = RunConfig.from_dict(read_config(path))
+    weights, meta = load_weights(path / WEIGHTS)
+    shape = _sample_shape(meta, path)
+    net = create_model(config.model.name, shape, **config.model.options)
+    net.load_state_dict(weights)
+    return Run(net.to(resolve_device(device)).eval(), config, path, read_history(path))
+
+
+def save_metrics(run: Run, metrics: dict) -> None:
+    if run.path is not None:
+        write_json(run.path / "metrics.json", metrics)
+
+
+def _sample_shape(meta: dict, path: Path) -> tuple:
+    """The per-sample input shape recorded in the weights' metadata at training time."""
+    if "input_shape" not in meta:
+        raise ConfigError(f"{path / WEIGHTS}: metadata has no input_shape (not written by `ae train`?)")
+    return tuple(json.loads(meta["input_shape"]))

@@ -1,0 +1,77 @@
+"""Commands on a finished run: evaluate, reconstruct, encode."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fileio import atomic_path, write_json
+from . import print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="test metrics of a run: BCE, MSE, PSNR, code activation")
+    _run_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON (also written to RUN/metrics.json)")
+    p.set_defaults(func=_evaluate)
+    p = sub.add_parser("reconstruct", help="originals over reconstructions (figure) and/or all as .npy")
+    _run_args(p)
+    p.add_argument("--n", type=int, default=10, help="images in the figure")
+    p.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg)")
+    p.add_argument("--npy", help="write every reconstruction of the split as (N, C, H, W) float32")
+    p.set_defaults(func=_reconstruct)
+    p = sub.add_parser("encode", help="codes of every sample of a split, in dataset order")
+    _run_args(p)
+    p.add_argument("-o", "--output", required=True, help="codes file (.npy)")
+    p.set_defaults(func=_encode)
+
+
+def _run_args(p) -> None:
+    p.add_argument("run", help="run directory written by `ae train`")
+    p.add_argument("--split", default="test", help="train or test (default: test)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+
+
+def _load(args):
+    from ..api import load_run
+
+    return load_run(args.run, device=args.device)
+
+
+def _evaluate(args) -> None:
+    run = _load(args)
+    metrics = run.evaluate(args.split)
+    write_json(run.path / "metrics.json", metrics)
+    if args.json:
+        print_json(metrics)
+        return
+    for key, value in metrics.items():
+        print(f"{key:>20}: {value:.5f}" if isinstance(value, float) else f"{key:>20}: {value}")
+
+
+def _reconstruct(args) -> None:
+    from ..viz import reconstructions, save_figure
+
+    run = _load(args)
+    inputs, targets, _ = run.split(args.split)
+    if args.output:
+        n = min(args.n, len(inputs))
+        save_figure(reconstructions(inputs[:n].cpu(), run.reconstruct(inputs[:n]), n=n), args.output)
+        print(args.output)
+    if args.npy:
+        save_npy(args.npy, run.reconstruct(inputs).numpy().astype(np.float32))
+        print(args.npy)
+    if not (args.output or args.npy):
+        raise SystemExit("ae reconstruct: error: give -o FIGURE and/or --npy FILE")
+
+
+def _encode(args) -> None:
+    run = _load(args)
+    inputs, _, _ = run.split(args.split)
+    save_npy(args.output, run.encode(inputs).numpy())
+    print(args.output)
+
+
+def save_npy(path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array)

@@ -1,0 +1,93 @@
+"""`ae train` and `ae models`: flags map one-to-one to config fields and model options."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..config import DataConfig, TrainConfig
+from . import print_json
+
+_DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
+_TRAIN_FLAGS = list(dataclasses.fields(TrainConfig))
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a registered model", description=(
+        "Train MODEL on --data. Model options (e.g. --code-size) are those `ae models` lists."))
+    p.add_argument("model", nargs="?", help="registered model name (see `ae models`)")
+    p.add_argument("--data", default="digits", help="mnist, fashion-mnist, digits, or a path")
+    p.add_argument("--out", help="run directory (default: runs/MODEL)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    for f in _DATA_FLAGS + _TRAIN_FLAGS:
+        _add_field_flag(p, f.name, f.type, f.default)
+    _add_model_flags(p)
+    p.set_defaults(func=_train)
+    m = sub.add_parser("models", help="list registered models with their default options")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=_models)
+
+
+def _add_field_flag(p, name: str, type_, default) -> None:
+    flag = "--" + name.replace("_", "-")
+    if type_ in ("bool", bool):
+        p.add_argument(flag, action="store_true", default=None, help=f"(default: {default})")
+        return
+    base = str(type_).split(" | ")[0]
+    p.add_argument(flag, type=_TYPES.get(base, str), default=None, help=f"(default: {default})")
+
+
+def _add_model_flags(p) -> None:
+    from ..registry import list_models, model_defaults
+
+    seen: dict = {}
+    for name in list_models():
+        for key, default in model_defaults(name).items():
+            seen.setdefault(key, default)
+    group = p.add_argument_group("model options (each model takes some of these; see `ae models`)")
+    for key, default in sorted(seen.items()):
+        group.add_argument("--" + key.replace("_", "-"), dest=f"model__{key}", type=_parser_for(default),
+                           default=None, help=f"(e.g. {default})")
+
+
+def _parser_for(default):
+    if isinstance(default, bool):
+        return lambda s: s.lower() in ("1", "true", "yes")
+    if isinstance(default, (tuple, list)):
+        return lambda s: tuple(int(v) for v in s.split(",") if v)
+    return type(default) if isinstance(default, (int, float)) else str
+
+
+def _train(args) -> None:
+    from .. import api
+
+    if args.resume:
+        run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
+    else:
+        if not args.model:
+            raise SystemExit("ae train: error: MODEL is required (see `ae models`), or --resume RUN")
+        options = {k: v for k, v in vars(args).items() if v is not None and _is_config_key(k)}
+        options = {k.removeprefix("model__"): v for k, v in options.items()}
+        run = api.train(args.model, data=args.data, out=args.out or f"runs/{args.model}",
+                        quiet=args.quiet, **options)
+    if run.history:
+        last = run.history[-1]
+        print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
+
+
+def _is_config_key(key: str) -> bool:
+    names = {f.name for f in _DATA_FLAGS + _TRAIN_FLAGS}
+    return key.startswith("model__") or key in names
+
+
+def _models(args) -> None:
+    from ..registry import list_models, model_defaults, model_doc
+
+    rows = {name: {"doc": model_doc(name), "options": model_defaults(name)} for name in list_models()}
+    if args.json:
+        print_json(rows)
+        return
+    for name, row in rows.items():
+        opts = ", ".join(f"{k}={v}" for k, v in row["options"].items())
+        print(f"{name:<12} {row['doc']}\n{'':<12} {opts}")

@@ -1,0 +1,147 @@
+"""Typed, inert, strict configuration: three frozen dataclasses and their JSON round trip.
+
+Unknown keys are errors that suggest the nearest valid name; `validate()` runs once, at the
+start of a run; constructors have no side effects (minGPT, scikit-learn).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from .errors import ConfigError, unknown
+
+OPTIMIZERS = ("adam", "rmsprop", "adadelta")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
+BINARIZE = ("dynamic",)
+# Keras 1 (the article's) defaults; modern Keras uses lr=1e-3 for Adadelta, with which the
+# article's models barely move (~0.69 BCE after 5 epochs, DESIGN.md).
+DEFAULT_LR = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the samples come from and how they are presented to the model."""
+
+    name: str = "digits"
+    validation: str = "test"  # "test" (the article) or a held-out fraction of train, e.g. "0.1"
+    noise: str | None = None  # e.g. "gaussian:0.5" (denoising: corrupted input, clean target)
+    noise_fixed: bool = False  # one corrupted copy for the whole run (the article) vs fresh per batch
+    binarize: str | None = None  # "dynamic": each pixel ~ Bernoulli(grey level), anew each epoch
+    as_sequence: bool = False  # images (N,1,H,W) read as sequences (N,H,W): H steps of W features
+    limit: int | None = None  # keep only the first N training samples (quick profiles)
+    resize: int | None = None
+    channels: int | None = None
+    window: int | None = None
+    stride: int | None = None
+    data_dir: str | None = None
+    offline: bool = False
+
+    def validate(self) -> None:
+        if self.validation != "test":
+            frac = _as_float("validation", self.validation)
+            if not 0.0 < frac < 1.0:
+                raise ConfigError(f"validation must be 'test' or a fraction in (0, 1), got {self.validation!r}")
+        if self.binarize is not None and self.binarize not in BINARIZE:
+            raise ConfigError(unknown("binarize mode", self.binarize, BINARIZE))
+        for name in ("limit", "resize", "channels", "window", "stride"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.noise is not None:
+            from .data import parse_noise
+
+            parse_noise(self.noise)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A registered model's name and the options passed to its factory."""
+
+    name: str = "dense"
+    options: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        from .registry import check_options
+
+        check_options(self.name, self.options)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to fit: optimizer, budget, seed, device."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    optimizer: str = "adam"
+    lr: float | None = None  # None: the optimizer's default in DEFAULT_LR
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    patience: int | None = None  # early stopping on validation loss; None: off
+
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(unknown("optimizer", self.optimizer, OPTIMIZERS))
+        if self.device not in DEVICES:
+            raise ConfigError(unknown("device", self.device, DEVICES))
+        if self.precision not in PRECISIONS:
+            raise ConfigError(unknown("precision", self.precision, PRECISIONS))
+        if int(self.epochs) < 0 or int(self.batch_size) < 1:
+            raise ConfigError(f"epochs must be >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
+        if self.lr is not None and not float(self.lr) > 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if self.patience is not None and int(self.patience) < 1:
+            raise ConfigError(f"patience must be >= 1, got {self.patience}")
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; `config.json` in a run directory is `to_dict()`."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> "RunConfig":
+        self.data.validate()
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        _check_keys("run config", d, ("data", "model", "train"))
+        return cls(
+            data=_from_dict(DataConfig, d.get("data", {}), "data"),
+            model=_from_dict(ModelConfig, d.get("model", {}), "model"),
+            train=_from_dict(TrainConfig, d.get("train", {}), "train"),
+        )
+
+
+def _from_dict(cls, d: dict, where: str):
+    if not isinstance(d, dict):
+        raise ConfigError(f"config section '{where}' must be an object, got {type(d).__name__}")
+    _check_keys(f"'{where}' key", d, [f.name for f in fields(cls)])
+    return cls(**d)
+
+
+def _check_keys(kind: str, d: dict, valid) -> None:
+    for key in d:
+        if key not in valid:
+            raise ConfigError(unknown(kind, key, valid))
+
+
+def _as_float(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None

@@ -1,0 +1,6 @@
+"""Registered autoencoders. Importing this package registers every built-in model."""
+
+from .base import Autoencoder, Output, reconstruction_loss
+from . import dense  # noqa: F401  (registers dense, sparse, deep)
+
+__all__ = ["Autoencoder", "Output", "reconstruction_loss"]

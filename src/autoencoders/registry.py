@@ -1,0 +1,81 @@
+"""Models by name: a decorator registers a factory, `create_model` validates options and builds it.
+
+Presets are two-line registered functions (timm's `register_model`), so the trainer, the CLI and
+the contract tests never branch on a model's kind.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from .errors import ConfigError, unknown
+
+_FACTORIES: dict[str, Callable] = {}
+_EXAMPLE_SHAPES: dict[str, tuple] = {}
+
+
+def register_model(fn: Callable | None = None, *, name: str | None = None, example_shape=(1, 28, 28)):
+    """Register `fn(input_shape, **options) -> Autoencoder` under `name` (default: fn's name, _ -> -).
+
+    `example_shape` is a per-sample shape the model accepts (the contract tests build it so).
+    """
+
+    def wrap(f: Callable) -> Callable:
+        key = name or f.__name__.replace("_", "-")
+        if key in _FACTORIES:
+            raise ValueError(f"model '{key}' is registered twice")
+        _FACTORIES[key] = f
+        _EXAMPLE_SHAPES[key] = tuple(example_shape)
+        return f
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def list_models() -> list[str]:
+    """Names of every registered model, sorted."""
+    _load_builtin_models()
+    return sorted(_FACTORIES)
+
+
+def model_factory(name: str) -> Callable:
+    _load_builtin_models()
+    if name not in _FACTORIES:
+        raise ConfigError(unknown("model", name, _FACTORIES))
+    return _FACTORIES[name]
+
+
+def example_shape(name: str) -> tuple:
+    model_factory(name)
+    return _EXAMPLE_SHAPES[name]
+
+
+def model_defaults(name: str) -> dict:
+    """The options a model accepts, with their defaults (what `ae models` prints)."""
+    params = list(inspect.signature(model_factory(name)).parameters.values())[1:]
+    return {p.name: p.default for p in params}
+
+
+def check_options(name: str, options: dict) -> None:
+    """Raise ConfigError for an option the model does not take, suggesting the nearest one."""
+    valid = model_defaults(name)
+    for key in options:
+        if key not in valid:
+            raise ConfigError(f"model '{name}': " + unknown("option", key, valid))
+
+
+def create_model(name: str, input_shape, **options):
+    """Build model `name` for samples of shape `input_shape` (e.g. (1, 28, 28) or (T, F))."""
+    check_options(name, options)
+    return model_factory(name)(tuple(int(s) for s in input_shape), **options)
+
+
+def model_doc(name: str) -> str:
+    """First line of the factory's docstring."""
+    doc = inspect.getdoc(model_factory(name)) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+def _load_builtin_models() -> None:
+    """Import the built-in model modules so their decorators run (lazily: nothing at import time)."""
+    from . import models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The article, reproduced: experiment presets and the rendered report."""

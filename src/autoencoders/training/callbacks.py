@@ -1,0 +1,76 @@
+"""What a run reports while it trains: a progress bar, one line per epoch, TensorBoard, history.jsonl."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..fileio import write_text
+
+
+class RunLogger:
+    """Writes `history.jsonl` and `tb/` in the run directory and prints epoch summaries.
+
+    Only the main process logs (the trainer passes `enabled=False` elsewhere).
+    """
+
+    def __init__(self, run_dir, *, quiet: bool = False, start_epoch: int = 0, enabled: bool = True):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.quiet = quiet
+        self.enabled = enabled
+        self._tb = None
+        if enabled and self.run_dir is not None:
+            self._truncate_history(start_epoch)
+            self._tb = _summary_writer(self.run_dir / "tb", purge_step=start_epoch + 1)
+
+    def progress(self, total: int, epoch: int, epochs: int):
+        """A per-epoch bar over batches; silent when not a TTY or when quiet."""
+        disable = self.quiet or not self.enabled or not sys.stderr.isatty()
+        return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
+
+    def epoch_end(self, record: dict) -> None:
+        if not self.enabled:
+            return
+        if not self.quiet:
+            print(_summary_line(record), flush=True)
+        if self.run_dir is None:
+            return
+        with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+        for split in ("train", "val"):
+            for name, value in record.get(split, {}).items():
+                self._tb.add_scalar(f"{name}/{split}", value, record["epoch"])
+        self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+    def _truncate_history(self, start_epoch: int) -> None:
+        """On resume, drop records after the checkpoint's epoch (they were never checkpointed)."""
+        path = self.run_dir / "history.jsonl"
+        if not path.exists():
+            return
+        keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= start_epoch]
+        write_text(path, "".join(line + "\n" for line in keep))
+
+
+def read_history(run_dir) -> list[dict]:
+    path = Path(run_dir) / "history.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _summary_line(r: dict) -> str:
+    fmt = lambda d: " ".join(f"{k}={v:.4f}" for k, v in d.items())  # noqa: E731
+    return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}  val {fmt(r['val'])}  ({r['seconds']:.1f}s)"
+
+
+def _summary_writer(path: Path, purge_step: int):
+    from torch.utils.tensorboard import SummaryWriter  # imported late: tensorboard is slow to import
+
+    return SummaryWriter(log_dir=str(path), purge_step=purge_step)

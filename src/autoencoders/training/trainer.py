@@ -1,0 +1,169 @@
+"""The model-agnostic training loop: resident data, index-sliced batches, exact resume.
+
+The trainer only knows the model contract (`out.loss`, `out.terms`); it never branches on a
+model's kind. Randomness that decides batches (permutation, noise, binarization) comes from a
+generator seeded by (seed, epoch), and the global RNG (model-internal sampling) is checkpointed,
+so a run resumed after epoch k equals the uninterrupted run bitwise on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..errors import TrainingError
+from ..fileio import write_json
+from ..registry import create_model
+from .callbacks import RunLogger
+from .checkpoint import CONFIG, load_state, save_state
+from .inputs import TrainingData, load_training_data
+
+EVAL_BATCH = 2048
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def make_optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    """Adam (default), RMSprop or Adadelta at `config.train.learning_rate`."""
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}
+    kwargs = {"eps": 1e-7} if config.train.optimizer == "rmsprop" else {}  # Keras's epsilon
+    return cls[config.train.optimizer](model.parameters(), lr=config.train.learning_rate, **kwargs)
+
+
+def autocast(device: torch.device, precision: str):
+    """The one mixed-precision path: bf16 autocast when asked, a no-op otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@contextlib.contextmanager
+def flush_denormals():
+    """Denormal floats are very slow on x86 CPUs; training never needs them (1.5-1.7x, DESIGN.md)."""
+    changed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if changed:
+            torch.set_flush_denormal(False)
+
+
+def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False):
+    """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history)."""
+    config.validate()
+    device = resolve_device(config.train.device)
+    data = load_training_data(config.data, device, config.train.seed)
+    torch.manual_seed(config.train.seed)
+    model = create_model(config.model.name, data.sample_shape, **config.model.options).to(device)
+    optimizer = make_optimizer(model, config)
+    counters = {"epoch": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
+                "input_shape": list(data.sample_shape)}
+    if resume:
+        counters = load_state(out, model, optimizer)
+    elif out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_json(Path(out) / CONFIG, config.to_dict())
+    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"])
+    history = []
+    try:
+        with flush_denormals():
+            history = _epochs(model, data, optimizer, config, counters, logger, out, device)
+    finally:
+        logger.close()
+    return model, data, history
+
+
+def _epochs(model, data, optimizer, config, counters, logger, out, device) -> list[dict]:
+    history = []
+    tc = config.train
+    for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
+        start = time.perf_counter()
+        train_terms = train_epoch(model, data, optimizer, epoch, config, logger, device)
+        val_terms = evaluate_loss(model, data.val_input, data.x_val, precision=tc.precision)
+        record = {"epoch": epoch, "train": train_terms, "val": val_terms,
+                  "seconds": round(time.perf_counter() - start, 3)}
+        history.append(record)
+        logger.epoch_end(record)
+        stop = _early_stop(counters, val_terms["loss"], tc.patience)
+        counters["epoch"] = epoch
+        if out is not None:
+            save_state(out, model, optimizer, counters)
+        if stop:
+            if not logger.quiet:
+                print(f"early stop: validation loss has not improved for {tc.patience} epochs")
+            break
+    return history
+
+
+def _early_stop(counters: dict, val_loss: float, patience: int | None) -> bool:
+    if val_loss < counters["best_val"]:
+        counters["best_val"], counters["stale"] = val_loss, 0
+    else:
+        counters["stale"] += 1
+    return patience is not None and counters["stale"] >= patience
+
+
+def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunConfig, logger, device) -> dict:
+    """One pass over a fresh permutation; returns the sample-weighted mean of every loss term."""
+    model.train()
+    tc = config.train
+    n, bs = len(data.x_train), tc.batch_size
+    g = torch.Generator(device=device).manual_seed(tc.seed * 1_000_003 + epoch)
+    perm = torch.randperm(n, generator=g, device=device)
+    n_batches = math.ceil(n / bs)
+    losses = torch.zeros(n_batches, device=device)  # checked once per epoch: no per-step host sync
+    sums: dict = {}
+    with logger.progress(n_batches, epoch, tc.epochs) as bar:
+        for b in range(n_batches):
+            idx = perm[b * bs : (b + 1) * bs]
+            x, target = data.batch(idx, g)
+            with autocast(device, tc.precision):
+                out = model(x, target)
+            optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            optimizer.step()
+            losses[b] = out.loss.detach()
+            _accumulate(sums, out, len(idx))
+            bar.update()
+    _check_finite(losses, epoch)
+    return {k: float(v) / n for k, v in sums.items()}
+
+
+def _accumulate(sums: dict, out, weight: int) -> None:
+    for name, value in {"loss": out.loss, **out.terms}.items():
+        sums[name] = sums.get(name, 0.0) + value.detach().float() * weight
+
+
+def _check_finite(losses: torch.Tensor, epoch: int) -> None:
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        raise TrainingError(
+            f"non-finite loss ({losses[bad[0, 0]].item()}) at epoch {epoch}, batch {bad[0, 0].item() + 1}; "
+            f"training stopped and the checkpoint of epoch {epoch - 1} was kept. "
+            "Try a lower --lr or --precision fp32."
+        )
+
+
+@torch.no_grad()
+def evaluate_loss(model, inputs: torch.Tensor, targets: torch.Tensor, *, batch_size: int = EVAL_BATCH,
+                  precision: str = "fp32") -> dict:
+    """Sample-weighted mean of every loss term over (inputs, targets), without autograd."""
+    was_training = model.training
+    model.eval()
+    sums: dict = {}
+    device = inputs.device
+    for i in range(0, len(inputs), batch_size):
+        with autocast(device, precision):
+            out = model(inputs[i : i + batch_size], targets[i : i + batch_size])
+        _accumulate(sums, out, len(inputs[i : i + batch_size]))
+    model.train(was_training)
+    return {k: float(v) / len(inputs) for k, v in sums.items()}

@@ -1,0 +1,75 @@
+"""The generic trainer on scikit-learn's digits: learning, exact resume, NaN stop, logs."""
+
+import json
+
+import pytest
+import torch
+
+import autoencoders as ae
+from autoencoders.errors import TrainingError
+from autoencoders.models.dense import DenseAutoencoder
+from autoencoders.training.checkpoint import load_weights
+
+FAST = dict(data="digits", limit=128, batch_size=32, quiet=True)
+
+
+def test_tiny_model_overfits_small_set():
+    run = ae.train("deep", epochs=60, lr=3e-3, **FAST)
+    first, last = run.history[0]["train"]["loss"], run.history[-1]["train"]["loss"]
+    assert last < 0.75 * first
+
+
+def test_resume_equals_uninterrupted_bitwise(tmp_path):
+    opts = dict(FAST, noise="gaussian:0.3", activity_l1=1e-3)
+    ae.train("sparse", epochs=4, out=tmp_path / "full", **opts)
+    ae.train("sparse", epochs=2, out=tmp_path / "part", **opts)
+    ae.resume(tmp_path / "part", epochs=4, quiet=True)
+    a, meta_a = load_weights(tmp_path / "full" / "model.safetensors")
+    b, meta_b = load_weights(tmp_path / "part" / "model.safetensors")
+    assert meta_a["epoch"] == meta_b["epoch"] == "4"
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    history = [json.loads(line) for line in (tmp_path / "part" / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+
+
+def test_nonfinite_loss_stops_with_epoch_and_batch_and_keeps_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+
+    def poisoned(self, z):
+        calls["n"] += 1
+        return {"bad": torch.tensor(float("nan"))} if calls["n"] == 5 + 3 else {}  # 4 train + 1 val call per epoch
+
+    monkeypatch.setattr(DenseAutoencoder, "penalties", poisoned)
+    with pytest.raises(TrainingError, match=r"epoch 2, batch 3"):
+        ae.train("dense", epochs=3, out=tmp_path / "run", **FAST)
+    assert calls["n"] > 0
+    _, meta = load_weights(tmp_path / "run" / "model.safetensors")
+    assert meta["epoch"] == "1"
+    assert ae.load_run(tmp_path / "run").model is not None
+
+
+def test_history_and_tensorboard_written(tmp_path):
+    ae.train("dense", epochs=2, out=tmp_path / "run", **FAST)
+    lines = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
+    record = json.loads(lines[-1])
+    assert len(lines) == 2 and set(record) >= {"epoch", "train", "val", "seconds"}
+    assert set(record["val"]) >= {"loss", "recon"}
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents*"))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["name"] == "dense"
+
+
+def test_seed_makes_runs_reproducible_and_seeds_differ():
+    a = ae.train("dense", epochs=2, seed=1, **FAST).model.encoder[0].weight
+    b = ae.train("dense", epochs=2, seed=1, **FAST).model.encoder[0].weight
+    c = ae.train("dense", epochs=2, seed=2, **FAST).model.encoder[0].weight
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_early_stopping_stops_before_budget():
+    run = ae.train("dense", epochs=200, lr=0.5, optimizer="rmsprop", patience=2, **FAST)
+    assert len(run.history) < 200
+
+
+def test_held_out_validation_and_adadelta():
+    run = ae.train("dense", epochs=2, validation="0.25", optimizer="adadelta", **FAST)
+    assert run.history[-1]["val"]["loss"] < 0.7
