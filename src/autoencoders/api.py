@@ -114,6 +114,21 @@ def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
     return train_config(config, path, quiet=quiet, resume=True)
 
 
+def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
+    """Train `config` into `out`, reusing a finished run there and resuming an interrupted one."""
+    out = Path(out)
+    if not (out / "config.json").exists():
+        return train_config(config, out, quiet=quiet)
+    saved = RunConfig.from_dict(read_config(out))
+    if saved != config:
+        raise ConfigError(f"{out} holds a run with a different configuration; remove it or pick another folder")
+    state = out / "state" / "trainer.json"
+    done = state.exists() and json.loads(state.read_text())["counters"]["epoch"] >= config.train.epochs
+    if done:
+        return load_run(out, device=config.train.device)
+    return train_config(config, out, quiet=quiet, resume=state.exists())
+
+
 def load_run(path, device: str = "cpu") -> Run:
     """Load a run directory's config and latest weights (no pickles: JSON + safetensors)."""
     path = Path(path)

@@ -19,8 +19,9 @@ from ..config import RunConfig
 from ..errors import TrainingError
 from ..fileio import write_json
 from ..registry import create_model
+from . import distributed as dist
 from .callbacks import RunLogger
-from .checkpoint import CONFIG, load_state, save_state
+from .checkpoint import CONFIG, load_state, save_state, unwrap
 from .inputs import TrainingData, load_training_data
 
 EVAL_BATCH = 2048
@@ -58,9 +59,12 @@ def flush_denormals():
 
 
 def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False):
-    """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history)."""
+    """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history).
+
+    Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
+    """
     config.validate()
-    device = resolve_device(config.train.device)
+    device = dist.setup(resolve_device(config.train.device))
     data = load_training_data(config.data, device, config.train.seed)
     torch.manual_seed(config.train.seed)
     model = create_model(config.model.name, data.sample_shape, **config.model.options).to(device)
@@ -69,14 +73,13 @@ def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = Fals
                 "input_shape": list(data.sample_shape)}
     if resume:
         counters = load_state(out, model, optimizer)
-    elif out is not None:
+    elif out is not None and dist.is_main():
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / CONFIG, config.to_dict())
-    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"])
-    history = []
+    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main())
     try:
         with flush_denormals():
-            history = _epochs(model, data, optimizer, config, counters, logger, out, device)
+            history = _epochs(dist.wrap(model, device), data, optimizer, config, counters, logger, out, device)
     finally:
         logger.close()
     return model, data, history
@@ -88,17 +91,18 @@ def _epochs(model, data, optimizer, config, counters, logger, out, device) -> li
     for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
         start = time.perf_counter()
         train_terms = train_epoch(model, data, optimizer, epoch, config, logger, device)
-        val_terms = evaluate_loss(model, data.val_input, data.x_val, precision=tc.precision)
+        val_terms = evaluate_loss(unwrap(model), data.val_input, data.x_val, precision=tc.precision)
         record = {"epoch": epoch, "train": train_terms, "val": val_terms,
                   "seconds": round(time.perf_counter() - start, 3)}
         history.append(record)
         logger.epoch_end(record)
         stop = _early_stop(counters, val_terms["loss"], tc.patience)
         counters["epoch"] = epoch
-        if out is not None:
+        if out is not None and dist.is_main():
             save_state(out, model, optimizer, counters)
+        dist.barrier()
         if stop:
-            if not logger.quiet:
+            if not logger.quiet and dist.is_main():
                 print(f"early stop: validation loss has not improved for {tc.patience} epochs")
             break
     return history
@@ -113,34 +117,55 @@ def _early_stop(counters: dict, val_loss: float, patience: int | None) -> bool:
 
 
 def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunConfig, logger, device) -> dict:
-    """One pass over a fresh permutation; returns the sample-weighted mean of every loss term."""
+    """One pass over a fresh permutation; returns the sample-weighted mean of every loss term.
+
+    Every rank draws the same permutation and the same noise for the whole global batch, then
+    trains on its own slice (distributed.shard), so N processes compute what one would.
+    """
     model.train()
     tc = config.train
     n, bs = len(data.x_train), tc.batch_size
     g = torch.Generator(device=device).manual_seed(tc.seed * 1_000_003 + epoch)
     perm = torch.randperm(n, generator=g, device=device)
-    n_batches = math.ceil(n / bs)
+    n_batches = _batches_per_epoch(n, bs)
     losses = torch.zeros(n_batches, device=device)  # checked once per epoch: no per-step host sync
     sums: dict = {}
     with logger.progress(n_batches, epoch, tc.epochs) as bar:
         for b in range(n_batches):
-            idx = perm[b * bs : (b + 1) * bs]
-            x, target = data.batch(idx, g)
+            x, target = data.batch(perm[b * bs : (b + 1) * bs], g)
+            (x, target), scale = dist.shard(x, target)
             with autocast(device, tc.precision):
                 out = model(x, target)
             optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            (out.loss * scale if scale != 1.0 else out.loss).backward()
             optimizer.step()
             losses[b] = out.loss.detach()
-            _accumulate(sums, out, len(idx))
+            _accumulate(sums, out, len(x))
             bar.update()
     _check_finite(losses, epoch)
-    return {k: float(v) / n for k, v in sums.items()}
+    return _reduce_means(sums, n if n_batches * bs >= n else n_batches * bs)
+
+
+def _batches_per_epoch(n: int, bs: int) -> int:
+    """ceil(n / bs), less a last batch too small to give every rank a row (it is dropped)."""
+    n_batches = math.ceil(n / bs)
+    if n % bs and n % bs < dist.world_size():
+        n_batches -= 1
+    return n_batches
 
 
 def _accumulate(sums: dict, out, weight: int) -> None:
     for name, value in {"loss": out.loss, **out.terms}.items():
         sums[name] = sums.get(name, 0.0) + value.detach().float() * weight
+
+
+def _reduce_means(sums: dict, total: int) -> dict:
+    """Sums over this rank -> means over all ranks' samples (one all-reduce for every term)."""
+    if not sums:
+        return {}
+    names = list(sums)
+    stacked = dist.all_reduce_sum(torch.stack([torch.as_tensor(sums[k]) for k in names]))
+    return {k: float(v) / total for k, v in zip(names, stacked.tolist())}
 
 
 def _check_finite(losses: torch.Tensor, epoch: int) -> None:
@@ -156,14 +181,22 @@ def _check_finite(losses: torch.Tensor, epoch: int) -> None:
 @torch.no_grad()
 def evaluate_loss(model, inputs: torch.Tensor, targets: torch.Tensor, *, batch_size: int = EVAL_BATCH,
                   precision: str = "fp32") -> dict:
-    """Sample-weighted mean of every loss term over (inputs, targets), without autograd."""
+    """Sample-weighted mean of every loss term over (inputs, targets), without autograd.
+
+    Under torchrun each rank evaluates its own contiguous part and the sums are all-reduced, so
+    every rank sees the same numbers.
+    """
     was_training = model.training
     model.eval()
     sums: dict = {}
-    device = inputs.device
+    (inputs, targets), _ = dist.shard(inputs, targets)
     for i in range(0, len(inputs), batch_size):
-        with autocast(device, precision):
+        with autocast(inputs.device, precision):
             out = model(inputs[i : i + batch_size], targets[i : i + batch_size])
         _accumulate(sums, out, len(inputs[i : i + batch_size]))
     model.train(was_training)
-    return {k: float(v) / len(inputs) for k, v in sums.items()}
+    return _reduce_means(sums, _global_count(len(inputs)))
+
+
+def _global_count(n_local: int) -> int:
+    return int(dist.all_reduce_sum(torch.tensor([n_local]))[0]) if dist.is_distributed() else n_local

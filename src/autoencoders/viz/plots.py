@@ -67,3 +67,15 @@ def _fig_ax(ax, size):
         return ax.figure, ax
     fig = Figure(figsize=size)
     return fig, fig.add_subplot()
+
+
+def scatter_by_label(points, labels=None, *, title: str = "", ax=None) -> Figure:
+    """2-D points coloured by integer label (t-SNE, PCA or a 2-D latent), with a colour bar."""
+    fig, ax = _fig_ax(ax, (5, 4.5))
+    points = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
+    colours = None if labels is None else np.asarray(labels)
+    sc = ax.scatter(points[:, 0], points[:, 1], c=colours, cmap="tab10", s=4, alpha=0.8)
+    if colours is not None:
+        fig.colorbar(sc, ax=ax)
+    ax.set_title(title)
+    return fig
