@@ -36,6 +36,7 @@ class Parser(argparse.ArgumentParser):
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
@@ -52,9 +53,9 @@ def main(argv=None) -> int:
 def build_parser() -> Parser:
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    from . import data_cmd, run_cmd, train_cmd
+    from . import data_cmd, model_cmd, report_cmd, run_cmd, train_cmd
 
-    for module in (data_cmd, train_cmd, run_cmd):
+    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd):
         module.register(sub)
     return parser
 

@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="run directory (default: runs/MODEL)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    p.add_argument("--nproc", type=int, help="train on N processes (one per GPU) through torchrun")
     for f in _DATA_FLAGS + _TRAIN_FLAGS:
         _add_field_flag(p, f.name, f.type, f.default)
     _add_model_flags(p)
@@ -61,7 +62,10 @@ def _parser_for(default):
 
 def _train(args) -> None:
     from .. import api
+    from ..training import distributed
 
+    if args.nproc and not distributed.is_distributed():
+        _exec_torchrun(args.nproc, args.argv)
     if args.resume:
         run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
     else:
@@ -74,6 +78,21 @@ def _train(args) -> None:
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
+
+
+def _exec_torchrun(nproc: int, argv: list[str]) -> None:
+    """Replace this process with `torchrun --standalone --nproc-per-node N -m autoencoders ...`."""
+    import os
+    import sys
+
+    if nproc < 1:
+        raise SystemExit(f"ae train: error: --nproc must be >= 1, got {nproc}")
+    rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
+    rest = [a for a in rest if not a.startswith("--nproc=")]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "autoencoders", *rest]
+    sys.stdout.flush()
+    os.execv(sys.executable, cmd)
 
 
 def _is_config_key(key: str) -> bool:

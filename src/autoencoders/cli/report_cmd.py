@@ -1,0 +1,23 @@
+"""`ae reproduce`: the whole article in one command, with metrics, baselines and a report."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="train and evaluate the article's seven experiments; write a report")
+    p.add_argument("--profile", default="quick", help="full (the article's budgets), quick (minutes), tiny")
+    p.add_argument("--recipe", default="modern", help="modern (Adam, fresh noise), article, or both")
+    p.add_argument("--data", default="mnist", help="dataset (default: mnist)")
+    p.add_argument("--out", default="reproduce", help="output folder (runs are reused from it)")
+    p.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_reproduce)
+
+
+def _reproduce(args) -> None:
+    from ..report.pipeline import reproduce
+
+    results = reproduce(args.out, profile=args.profile, recipe=args.recipe, data=args.data, only=args.only,
+                        seed=args.seed, quiet=args.quiet)
+    print(f"report: {args.out}/report.md and {args.out}/report.html ({results['wall_seconds']:.0f} s)")

@@ -1,0 +1,77 @@
+"""The report's figures: what the article draws for each experiment, saved as PNG files.
+
+Each function returns [(path relative to the report folder, caption)], captions saying what to
+look for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.manifold import TSNE
+
+from ..api import Run
+from ..viz import plots
+from .experiments import Experiment, Profile
+
+
+def _save(fig, folder: Path, name: str, caption: str) -> tuple[str, str]:
+    plots.save_figure(fig, folder / name)
+    return f"{folder.name}/{name}", caption
+
+
+def tsne(x, seed: int) -> np.ndarray:
+    """2-D t-SNE of flattened samples (scikit-learn; PCA initialization, fixed seed)."""
+    flat = (x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)).reshape(len(x), -1)
+    perplexity = min(30.0, max(5.0, (len(flat) - 1) / 3))
+    return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(flat)
+
+
+def dataset_figures(train, test, folder: Path, prof: Profile, seed: int) -> list[tuple[str, str]]:
+    """t-SNE of raw test pixels: the reference picture for the codes' t-SNE."""
+    if test.labels is None:
+        return []
+    n = min(prof.tsne_samples, len(test))
+    fig = plots.scatter_by_label(tsne(test.images[:n], seed), test.labels[:n], title="t-SNE of raw pixels")
+    return [_save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: "
+                  "compare how well classes separate with the codes' t-SNE below.")]
+
+
+def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, prof: Profile,
+                       seed: int) -> list[tuple[str, str]]:
+    """Reconstructions, training curves, and each experiment's own pictures."""
+    tag = f"{recipe}-{exp.key}"
+    inputs, targets, labels = run.split("test")
+    figs = [_reconstruction_figure(run, inputs, targets, folder, tag)]
+    figs.append(_save(plots.training_curves(run.history), folder, f"{tag}-curves.png",
+                      "Training and validation loss per epoch: a widening gap would mean overfitting."))
+    if exp.key == "dense" and labels is not None:
+        n = min(prof.tsne_samples, len(inputs))
+        fig = plots.scatter_by_label(tsne(run.encode(inputs[:n]), seed), labels[:n], title="t-SNE of codes")
+        figs.append(_save(fig, folder, f"{tag}-tsne-codes.png",
+                          f"t-SNE of the {n} test codes: classes should separate about as well as raw pixels do."))
+    figs += _model_figures(run, exp, tag, folder, inputs, labels)
+    return figs
+
+
+def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):
+    n = 10
+    recon = run.reconstruct(inputs[:n])
+    if run.config.data.noise:
+        fig = plots.image_rows([inputs[:n].cpu(), recon, targets[:n].cpu()],
+                               titles=["noisy input", "denoised", "clean"])
+        return _save(fig, folder, f"{tag}-denoised.png",
+                     "Noisy test digits (top), the model's output (middle), the clean originals (bottom).")
+    shape = run.model.input_shape
+    if len(shape) == 2:  # sequences of rows: show them as images again
+        inputs, recon = inputs[:n].reshape(n, 1, *shape), recon.reshape(n, 1, *shape)
+    fig = plots.reconstructions(inputs[:n].cpu(), recon, n=n)
+    return _save(fig, folder, f"{tag}-reconstructions.png",
+                 "Ten test images (top) and their reconstructions (bottom): look for lost strokes and blur.")
+
+
+def _model_figures(run: Run, exp: Experiment, tag: str, folder: Path, inputs, labels):
+    """Pictures only some models have: conv codes, VAE latent space and manifold."""
+    return []

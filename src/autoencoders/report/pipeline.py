@@ -1,0 +1,135 @@
+"""`ae reproduce`: train, evaluate and draw each of the article's experiments, then write the report.
+
+Finished runs in the output folder are reused and interrupted ones resumed, so an interrupted
+reproduce continues where it stopped. Everything a report shows is in `results.json`.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..api import Run, ensure_trained
+from ..data import load_dataset
+from ..evaluation import baselines
+from ..evaluation.probes import probes
+from ..fileio import write_json
+from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
+from .figures import dataset_figures, experiment_figures
+
+
+def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern", data: str = "mnist",
+              only: str | None = None, seed: int = 0, quiet: bool = False) -> dict:
+    """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`."""
+    prof, experiments = get_profile(profile), select(only)
+    recipes = RECIPES if recipe == "both" else (recipe,)
+    for r in recipes:  # fail on a bad recipe or model before any training starts
+        [run_config(e, r, prof, data, seed) for e in experiments]
+    out = Path(out)
+    start = time.perf_counter()
+    results = {"profile": profile, "data": data, "recipes": list(recipes), "command": " ".join(sys.argv),
+               "environment": environment(), "experiments": [],
+               "dataset": dataset_section(data, prof, out, seed)}
+    jobs = [(e, r) for r in recipes for e in experiments]
+    total = sum(epochs_for(e, prof) for e, _ in jobs)
+    with tqdm(total=total, desc="reproduce", unit="epoch", disable=quiet, file=sys.stderr) as bar:
+        for exp, rec in jobs:
+            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"])
+            results["experiments"].append(result)
+            bar.update(epochs_for(exp, prof))
+            if not quiet:
+                tqdm.write(_progress_line(result))
+    results["wall_seconds"] = round(time.perf_counter() - start, 1)
+    write_json(out / "results.json", results)
+    from .render import write_report
+
+    write_report(results, out)
+    return results
+
+
+def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
+                   dataset: dict) -> dict:
+    """Train (or reuse) one experiment's run, then measure it and draw its figures."""
+    config = run_config(exp, recipe, prof, data, seed)
+    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True)
+    metrics = run.evaluate("test")
+    result = {
+        "key": exp.key, "title": exp.title, "recipe": recipe, "model": exp.model,
+        "article_loss": exp.article_loss, "epochs": config.train.epochs, "batch_size": config.train.batch_size,
+        "optimizer": config.train.optimizer, "lr": config.train.learning_rate,
+        "train_limit": config.data.limit, "metrics": metrics, "history": run.history,
+        "train_seconds": round(sum(r["seconds"] for r in run.history), 1),
+    }
+    result.update(code_section(run, prof, seed))
+    result["baselines"] = matched_baselines(result["code_numel"], dataset, data, seed)
+    result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
+    return result
+
+
+def code_section(run: Run, prof: Profile, seed: int) -> dict:
+    """Code size and probe accuracies (linear and k-NN) on a seeded subset of training codes."""
+    train_in, _, train_y = run.split("train")
+    test_in, _, test_y = run.split("test")
+    z_test = run.encode(test_in)
+    out = {"code_numel": int(z_test[0].numel())}
+    if train_y is None or test_y is None:
+        return out
+    rows = torch.randperm(len(train_in), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
+    out["probes"] = probes(run.encode(train_in[rows]), train_y[rows], z_test, test_y)
+    return out
+
+
+def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:
+    """Baselines that depend only on the data: mean image, entropy floor, raw-pixel probes."""
+    train, test = load_dataset(data, "train"), load_dataset(data, "test")
+    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
+    section = {
+        "name": data, "n_train": len(train), "n_test": len(test), "shape": list(test.images.shape[1:]),
+        "mean_image": baselines.mean_image(train.images, test.images),
+        "entropy_floor": baselines.entropy_floor(test.images),
+    }
+    if train.labels is not None and test.labels is not None:
+        section["pixel_probes"] = probes(train.images[rows], train.labels[rows], test.images, test.labels)
+    section["figures"] = dataset_figures(train, test, out / "figures", prof, seed)
+    return section
+
+
+_BASELINE_CACHE: dict = {}
+
+
+def matched_baselines(code_numel: int, dataset: dict, data: str, seed: int) -> dict:
+    """PCA with as many components as the code has numbers; JPEG with as many bytes (float32 and 8-bit)."""
+    key = (data, code_numel, seed)
+    if key not in _BASELINE_CACHE:
+        train, test = load_dataset(data, "train"), load_dataset(data, "test")
+        k = min(code_numel, int(train.images[0].numel()))
+        pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
+        rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
+        if train.labels is not None:
+            pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)
+        _BASELINE_CACHE[key] = {
+            "pca": pca,
+            "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel),
+            "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel),
+        }
+    return _BASELINE_CACHE[key]
+
+
+def environment() -> dict:
+    import numpy
+    import sklearn
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__, "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+
+
+def _progress_line(r: dict) -> str:
+    m = r["metrics"]
+    return (f"{r['recipe']:>7} {r['key']:<8} test BCE {m['bce']:.4f} (article {r['article_loss'] or '-'})"
+            f"  PSNR {m['psnr']:.1f} dB  {r['epochs']} epochs  {r['train_seconds']:.0f}s")
