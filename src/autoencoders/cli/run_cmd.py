@@ -21,7 +21,9 @@ def register(sub) -> None:
     p.set_defaults(func=_reconstruct)
     p = sub.add_parser("encode", help="codes of every sample of a split, in dataset order")
     _run_args(p)
-    p.add_argument("-o", "--output", required=True, help="codes file (.npy)")
+    p.add_argument("-o", "--output", required=True, help="codes file (.npy, .csv, .parquet)")
+    p.add_argument("--format", choices=("npy", "csv", "parquet"),
+                   help="default: from -o's suffix; csv and parquet hold columns z0..z{k-1}")
     p.set_defaults(func=_encode)
 
 
@@ -55,7 +57,14 @@ def _reconstruct(args) -> None:
     inputs, targets, _ = run.split(args.split)
     if args.output:
         n = min(args.n, len(inputs))
-        save_figure(reconstructions(inputs[:n].cpu(), run.reconstruct(inputs[:n]), n=n), args.output)
+        originals, recons = inputs[:n].cpu(), run.reconstruct(inputs[:n])
+        if len(run.model.input_shape) == 2:  # sequences (T, F): rows as images, or line plots
+            from ..viz.latent import sequence_reconstructions
+
+            fig = sequence_reconstructions(originals, recons, n=min(n, 6))
+        else:
+            fig = reconstructions(originals, recons, n=n)
+        save_figure(fig, args.output)
         print(args.output)
     if args.npy:
         save_npy(args.npy, run.reconstruct(inputs).numpy().astype(np.float32))
@@ -65,9 +74,11 @@ def _reconstruct(args) -> None:
 
 
 def _encode(args) -> None:
+    from ..export import save_table
+
     run = _load(args)
     inputs, _, _ = run.split(args.split)
-    save_npy(args.output, run.encode(inputs).numpy())
+    save_table(args.output, run.encode(inputs).numpy(), format=args.format)
     print(args.output)
 
 

@@ -58,7 +58,8 @@ def _named_splits(keys) -> list[str]:
 def _only_train(path: Path, split: str) -> None:
     if split != "train":
         raise DataError(f"{path} has no '{split}' split: a file or folder without splits loads "
-                        "entirely as split 'train' (an .npz may hold x_train/x_test arrays)")
+                        "entirely as split 'train' (an .npz may hold x_train/x_test arrays); to train on it, "
+                        "hold out part of it for validation with --validation 0.2")
 
 
 def _load_npy(path: Path) -> np.ndarray:

@@ -23,10 +23,10 @@ def mse(recon: torch.Tensor, target: torch.Tensor) -> float:
     return F.mse_loss(recon, target).item()
 
 
-def psnr(recon: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean over images of 10 log10(1 / MSE_image), capped at 100 dB for exact reconstructions."""
+def psnr(recon: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> float:
+    """Mean over images of 10 log10(range^2 / MSE_image), capped at 100 dB for exact reconstructions."""
     per_image = (recon - target).pow(2).flatten(1).mean(1).clamp_min(1e-10)
-    return (10 * torch.log10(1.0 / per_image)).clamp_max(100.0).mean().item()
+    return (10 * torch.log10(data_range**2 / per_image)).clamp_max(100.0).mean().item()
 
 
 def code_stats(z: torch.Tensor, dead_threshold: float = 1e-3) -> dict:
@@ -47,4 +47,8 @@ def code_stats(z: torch.Tensor, dead_threshold: float = 1e-3) -> dict:
 
 
 def reconstruction_metrics(recon: torch.Tensor, target: torch.Tensor) -> dict:
-    return {"bce": bce(recon, target), "mse": mse(recon, target), "psnr": psnr(recon, target)}
+    """BCE (only for targets in [0, 1], where it is defined), MSE, and PSNR over the data's range."""
+    lo, hi = target.min().item(), target.max().item()
+    if 0.0 <= lo and hi <= 1.0:
+        return {"bce": bce(recon, target), "mse": mse(recon, target), "psnr": psnr(recon, target)}
+    return {"bce": None, "mse": mse(recon, target), "psnr": psnr(recon, target, data_range=max(hi - lo, 1e-12))}

@@ -2,5 +2,6 @@
 
 from .base import Autoencoder, Output, reconstruction_loss
 from . import dense  # noqa: F401  (registers dense, sparse, deep)
+from . import conv, sequence, variational  # noqa: F401  (conv, conv-denoise, lstm, gru, vae, conv-vae, vae-burda)
 
 __all__ = ["Autoencoder", "Output", "reconstruction_loss"]

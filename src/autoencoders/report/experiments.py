@@ -52,12 +52,14 @@ class Profile:
     limit: int | None  # training images used (None: all)
     probe_samples: int  # training codes the probes fit on
     tsne_samples: int
+    iw_k: int  # importance samples for the VAE's likelihood bound (5000 for reported numbers)
+    iw_images: int  # test images it is computed on
 
 
 PROFILES = {
-    "full": Profile("full", 1.0, None, None, 10000, 2000),
-    "quick": Profile("quick", 0.05, 5, 10000, 5000, 1000),
-    "tiny": Profile("tiny", 0.0, 1, 512, 500, 150),
+    "full": Profile("full", 1.0, None, None, 10000, 2000, 5000, 2000),
+    "quick": Profile("quick", 0.05, 5, 10000, 5000, 1000, 100, 1000),
+    "tiny": Profile("tiny", 0.0, 1, 512, 500, 150, 5, 100),
 }
 
 

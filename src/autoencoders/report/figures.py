@@ -60,8 +60,9 @@ def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):
     n = 10
     recon = run.reconstruct(inputs[:n])
     if run.config.data.noise:
-        fig = plots.image_rows([inputs[:n].cpu(), recon, targets[:n].cpu()],
-                               titles=["noisy input", "denoised", "clean"])
+        from ..viz.latent import denoising_rows
+
+        fig = denoising_rows(inputs[:n].cpu(), recon, targets[:n].cpu(), n=n)
         return _save(fig, folder, f"{tag}-denoised.png",
                      "Noisy test digits (top), the model's output (middle), the clean originals (bottom).")
     shape = run.model.input_shape
@@ -73,5 +74,23 @@ def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):
 
 
 def _model_figures(run: Run, exp: Experiment, tag: str, folder: Path, inputs, labels):
-    """Pictures only some models have: conv codes, VAE latent space and manifold."""
-    return []
+    """Pictures only some models have: conv codes, the VAE's latent space and digit manifold."""
+    from ..evaluation.likelihood import is_variational
+    from ..viz import latent
+
+    figs = []
+    z = run.encode(inputs[:10])
+    if z.ndim == 4:
+        figs.append(_save(latent.code_pictures(z), folder, f"{tag}-codes.png",
+                          "The codes of ten test digits, each (C, H, W) code reshaped to H x (W*C) and "
+                          "transposed as in the article: mostly unreadable, which is the point."))
+    if is_variational(run.model) and labels is not None:
+        z_all = run.encode(inputs)
+        figs.append(_save(latent.latent_scatter(z_all, labels, method="pca"), folder, f"{tag}-latent.png",
+                          "Test-set posterior means coloured by digit: classes form neighbouring clusters."))
+        if z_all.shape[1] == 2:
+            fig = latent.manifold(lambda c: run.decode(c), n=15)
+            figs.append(_save(fig, folder, f"{tag}-manifold.png",
+                              "Digits decoded from a 15x15 grid through the prior's inverse CDF: "
+                              "look for smooth morphing between classes."))
+    return figs

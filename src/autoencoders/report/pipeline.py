@@ -66,6 +66,7 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
         "train_seconds": round(sum(r["seconds"] for r in run.history), 1),
     }
     result.update(code_section(run, prof, seed))
+    result["metrics"].update(likelihood_section(run, prof, seed))
     result["baselines"] = matched_baselines(result["code_numel"], dataset, data, seed)
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
@@ -82,6 +83,17 @@ def code_section(run: Run, prof: Profile, seed: int) -> dict:
     rows = torch.randperm(len(train_in), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
     out["probes"] = probes(run.encode(train_in[rows]), train_y[rows], z_test, test_y)
     return out
+
+
+def likelihood_section(run: Run, prof: Profile, seed: int) -> dict:
+    """VAEs only: test ELBO and the importance-weighted bound (nats per image) on a test subset."""
+    from ..evaluation.likelihood import is_variational, likelihood_report
+
+    if not is_variational(run.model):
+        return {}
+    inputs, _, _ = run.split("test")
+    report = likelihood_report(run.model, inputs[: prof.iw_images], k=prof.iw_k, seed=seed)
+    return {k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl")} | {"iw_n": report["n"]}
 
 
 def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:

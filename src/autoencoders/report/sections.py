@@ -87,7 +87,8 @@ def experiment_blocks(r: dict) -> list[tuple]:
     if "input_psnr" in m:
         text += f" The noisy input itself has PSNR {m['input_psnr']:.2f} dB."
     if "elbo" in m:
-        text += f" Test ELBO {m['elbo']:.2f} nats/image; importance-weighted bound {m.get('iw_bound', float('nan')):.2f}."
+        text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
+                 f"bound (k={m['k']}) {m['iw_bound']:.2f}; {m['active_units']} active latent units, KL {m['kl']:.2f} nats.")
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
     blocks.append(("p", f"Same budget baselines: PCA with {r['code_numel']} components: BCE {b['pca']['bce']:.4f}, "
                         f"PSNR {b['pca']['psnr']:.2f} dB; JPEG with {4 * r['code_numel']} bytes of payload: "

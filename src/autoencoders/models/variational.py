@@ -1,0 +1,166 @@
+"""Variational autoencoders (Kingma & Welling 2014, https://arxiv.org/abs/1312.6114).
+
+q(z|x) = N(mu(x), diag(exp(logvar(x)))), prior p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits)).
+Loss per image = sum over pixels of BCE + beta * KL(q(z|x) || p(z)), averaged over the batch:
+with beta = 1 this is the negative ELBO in nats. `terms` reports "recon" (summed BCE per image),
+"kl" (unweighted) and "bce_pixel" (recon / pixels, detached: it does not enter the loss, it is
+there to sit in one table with the other models' per-pixel BCE).
+
+Eval mode uses z = mu (no sampling), so reconstructions, `ae denoise` and the validation loss
+are deterministic; the validation "loss" is then a surrogate (reconstruction at the posterior
+mean + KL), not the ELBO. The ELBO and the importance-weighted bound come from
+evaluation/likelihood.py, which always samples. `encode` returns mu. Training samples
+z = mu + exp(logvar / 2) * eps with the global torch RNG, which the trainer checkpoints.
+
+The article's three mistakes, fixed here:
+1. Its KL, `-0.5 * mean(1 + z_log_sigma - z_mean**2 - exp(z_log_sigma))`, treats z_log_sigma as
+   a log-*variance*, while its sampler `z_mean + exp(z_log_sigma) * epsilon` treats it as a
+   log-*std*. We name it `logvar` and use it as one in both places (std = exp(logvar / 2)).
+2. Its reconstruction is Keras's `binary_crossentropy`, a *mean* over the 784 pixels, added to
+   a KL summed (then averaged) over latent units: the KL weighs ~784x too much against the
+   likelihood, i.e. the article trains a beta-VAE with beta ~ 784 (blurry, collapsed codes).
+   We sum the BCE over pixels, as the ELBO requires.
+3. Its manifold grid spans linspace(-15, 15) * epsilon_std with epsilon_std = 0.01, i.e.
+   [-0.15, 0.15]: the centre of the prior only, not "15 standard deviations". Our grid goes
+   through the prior's inverse CDF (viz/latent.py), so it covers the prior's mass evenly.
+(The article's sampler also draws epsilon with std 0.01 rather than 1, shrinking the noise.)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import ConfigError, unknown
+from ..registry import register_model
+from .base import Autoencoder, Output
+from .conv import ConvDecoder, check_filters, check_image_shape, conv_encoder, pooled_sizes
+from .init import keras_init
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus}
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)) per latent unit, same shape as mu (Kingma & Welling, App. B)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def mlp(sizes, activation: str, *, last_activation: bool) -> nn.Sequential:
+    """Linear layers through `sizes`, with `activation` between them (and after the last if asked)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if last_activation or i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class VariationalAutoencoder(Autoencoder):
+    """Base class: subclasses set `self.body` (x -> features), `self.mu`, `self.logvar` (heads) and
+    implement `decode_logits`. The likelihood interface (evaluation/likelihood.py) is
+    `posterior(x) -> (mu, logvar)`, `decode_logits(z)`, `log_likelihood(x, logits)`, `latent_size`.
+    """
+
+    def __init__(self, input_shape, latent_size: int, beta: float):
+        super().__init__(input_shape, "bce")
+        if int(latent_size) < 1:
+            raise ConfigError(f"latent_size must be a positive integer, got {latent_size}")
+        if not float(beta) >= 0:
+            raise ConfigError(f"beta must be >= 0, got {beta}")
+        self.latent_size, self.beta = int(latent_size), float(beta)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x : (B, *input_shape) -> (mu, logvar), each (B, latent_size)."""
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean, (B, latent_size)."""
+        return self.posterior(x)[0]
+
+    def log_likelihood(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) in nats per sample, (B,): minus the BCE summed over pixels.
+
+        A normalized likelihood only for binary x (e.g. --binarize dynamic); for grey levels it
+        is a cross-entropy that stays above the targets' own entropy.
+        """
+        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes from N(0, I), (n, latent_size), on the model's device."""
+        device = next(self.parameters()).device
+        return torch.randn(n, self.latent_size, generator=generator, device=device)
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None) -> Output:
+        """Negative ELBO (beta-weighted) per image, averaged over the batch; z sampled only in training."""
+        target = x if target is None else target
+        mu, logvar = self.posterior(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        logits = self.decode_logits(z)
+        recon = -self.log_likelihood(target, logits).mean()
+        kl = gaussian_kl(mu, logvar).sum(1).mean()
+        terms = {"recon": recon, "kl": kl, "bce_pixel": recon.detach() / self.input_size}
+        return Output(logits=logits, z=z, loss=recon + self.beta * kl, terms=terms)
+
+
+class DenseVAE(VariationalAutoencoder):
+    """x : (B, *input_shape) -> hidden... -> (mu, logvar) : (B, latent) ; z -> reversed hidden -> logits."""
+
+    def __init__(self, input_shape, hidden=(256,), latent_size=2, activation="relu", beta=1.0):
+        super().__init__(input_shape, latent_size, beta)
+        if activation not in ACTIVATIONS:
+            raise ConfigError(unknown("activation", activation, ACTIVATIONS))
+        sizes = [self.input_size, *[int(h) for h in hidden]]
+        self.body = nn.Sequential(nn.Flatten(), mlp(sizes, activation, last_activation=True))
+        self.mu = nn.Linear(sizes[-1], self.latent_size)
+        self.logvar = nn.Linear(sizes[-1], self.latent_size)
+        self.decoder = mlp([self.latent_size, *sizes[::-1]], activation, last_activation=False)
+        keras_init(self)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, *self.input_shape)
+
+
+class ConvVAE(VariationalAutoencoder):
+    """x : (B, C, H, W) -> conv+pool per filter -> flatten -> hidden... -> (mu, logvar) ;
+    z -> hidden... -> (filters[-1], h, w) -> the conv autoencoder's decoder -> logits (B, C, H, W).
+    """
+
+    def __init__(self, input_shape, filters=(32, 64), hidden=(128,), latent_size=2, beta=1.0):
+        super().__init__(input_shape, latent_size, beta)
+        filters = check_filters("conv-vae", filters)
+        channels, h, w = check_image_shape("conv-vae", self.input_shape, len(filters))
+        self.code_shape = (filters[-1], pooled_sizes(h, len(filters))[-1], pooled_sizes(w, len(filters))[-1])
+        flat = [self.code_shape[0] * self.code_shape[1] * self.code_shape[2], *[int(n) for n in hidden]]
+        self.body = nn.Sequential(conv_encoder(channels, filters), nn.Flatten(),
+                                  mlp(flat, "relu", last_activation=True))
+        self.mu = nn.Linear(flat[-1], self.latent_size)
+        self.logvar = nn.Linear(flat[-1], self.latent_size)
+        self.expand = mlp([self.latent_size, *flat[::-1]], "relu", last_activation=True)
+        self.decoder = ConvDecoder(filters, channels, (h, w))
+        keras_init(self)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.expand(z).view(-1, *self.code_shape))
+
+
+@register_model
+def vae(input_shape, hidden=(256,), latent_size=2, beta=1.0):
+    """The article's VAE: input -> 256 (ReLU) -> 2-D Gaussian code -> 256 -> input (Bernoulli)."""
+    return DenseVAE(input_shape, hidden, latent_size, "relu", beta)
+
+
+@register_model
+def conv_vae(input_shape, filters=(32, 64), hidden=(128,), latent_size=2, beta=1.0):
+    """Convolutional VAE: conv(32)+pool, conv(64)+pool -> 128 -> Gaussian code; the conv decoder back."""
+    return ConvVAE(input_shape, filters, hidden, latent_size, beta)
+
+
+@register_model
+def vae_burda(input_shape, hidden=(200, 200), latent_size=50, activation="tanh", beta=1.0):
+    """Burda et al. (2015) one-stochastic-layer VAE: 784-200-200-50, tanh (their 86.76-nat model)."""
+    # https://arxiv.org/abs/1509.00519 section 5: two deterministic layers of 200 tanh units, 50
+    # Gaussian units (exp of the predicted variances), Bernoulli pixels, Glorot init; trained with
+    # Adam (eps 1e-4), batches of 20, 3280 passes, dynamically binarized MNIST.
+    return DenseVAE(input_shape, hidden, latent_size, activation, beta)

@@ -1,0 +1,165 @@
+"""Figures of codes and of what decoders make of them: the article's VAE, conv and denoising pictures.
+
+Every function returns a matplotlib Figure built without pyplot (see plots.py); those that
+draw one panel take `ax=None`. Functions that need a model take a `decode` callable
+(codes (M, ...) -> images (M, C, H, W) in [0, 1]), so this module knows no model classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from ..errors import ConfigError
+from .plots import _fig_ax, as_images, image_rows
+
+METHODS = ("pca", "tsne")
+
+
+def project_2d(z, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """Codes (N, ...) -> (N, 2): as they are when 2-D, else PCA or t-SNE (scikit-learn)."""
+    z = _numpy(z).reshape(len(z), -1).astype(np.float64)
+    if z.shape[1] <= 2:
+        return np.pad(z, ((0, 0), (0, 2 - z.shape[1])))
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(2, random_state=seed).fit_transform(z)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, max(1.0, (len(z) - 1) / 3)))
+        return TSNE(2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(z)
+    raise ConfigError(f"unknown projection '{method}'; known: {', '.join(METHODS)}")
+
+
+def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: int = 0, ax=None) -> Figure:
+    """The article's scatter of test-set codes coloured by label (VAE: posterior means).
+
+    z : (N, d); d = 2 is drawn directly, higher d through `method` ("pca" or "tsne").
+    """
+    points = project_2d(z, method, seed)
+    fig, ax = _fig_ax(ax, (6, 5.5))
+    colors = None if labels is None else _numpy(labels)
+    size = float(np.clip(4000 / max(len(points), 1), 2, 20))  # dots shrink as the cloud grows
+    sc = ax.scatter(points[:, 0], points[:, 1], c=colors, cmap="tab10", s=size, alpha=0.8, linewidths=0)
+    if colors is not None:
+        bar = fig.colorbar(sc, ax=ax, ticks=np.unique(colors))
+        if classes:
+            bar.ax.set_yticklabels([classes[int(i)] for i in np.unique(colors)])
+    flat = _numpy(z).reshape(len(z), -1).shape[1]
+    names = ("z1", "z2") if flat <= 2 else (f"{method} 1", f"{method} 2")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    return fig
+
+
+def prior_grid(n: int = 15, lo: float = 0.05, hi: float = 0.95) -> torch.Tensor:
+    """(n * n, 2) codes on a grid of the N(0, I) prior's quantiles, row-major, top row = largest z2.
+
+    Going through the inverse CDF spaces the grid by probability mass, not by distance (the
+    article's [-15, 15] * 0.01 grid only covers [-0.15, 0.15], the prior's very centre).
+    """
+    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(lo, hi, n))
+    z2, z1 = torch.meshgrid(q.flip(0), q, indexing="ij")
+    return torch.stack([z1.reshape(-1), z2.reshape(-1)], 1)
+
+
+def manifold(decode, n: int = 15, *, lo: float = 0.05, hi: float = 0.95, ax=None) -> Figure:
+    """The article's 2-D manifold: decode(z) tiled over an n x n quantile grid of the prior."""
+    images = as_images(decode(prior_grid(n, lo, hi)))
+    fig, ax = _fig_ax(ax, (8, 8))
+    ax.imshow(tile(images, n), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    ax.set_title(f"decoded prior quantiles {lo:g}..{hi:g} of each latent axis", fontsize=9)
+    return fig
+
+
+def image_grid(images, *, ncols: int | None = None, title: str | None = None, ax=None) -> Figure:
+    """Images (N, C, H, W) or (N, H, W) tiled into one picture (e.g. samples from the prior)."""
+    images = as_images(images)
+    ncols = ncols or int(np.ceil(np.sqrt(len(images))))
+    fig, ax = _fig_ax(ax, (6, 6 * np.ceil(len(images) / ncols) / ncols))
+    ax.imshow(tile(images, ncols), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def interpolate_codes(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """(steps, *z0.shape): straight-line codes from z0 to z1, both ends included."""
+    t = torch.linspace(0.0, 1.0, steps).view(-1, *([1] * z0.dim()))
+    return (1 - t) * z0.unsqueeze(0) + t * z1.unsqueeze(0)
+
+
+def interpolation_strip(decode, z0, z1, *, steps: int = 10, ends=None) -> Figure:
+    """Decoded codes along the line z0 -> z1, optionally between the two original images `ends`."""
+    row = list(as_images(decode(interpolate_codes(torch.as_tensor(z0), torch.as_tensor(z1), steps))))
+    title = "interpolation"
+    if ends is not None:
+        first, last = as_images(ends)
+        row, title = [first, *row, last], "interpolation (originals at the ends)"
+    return image_rows([np.stack(row)], titles=[title])
+
+
+def code_pictures(codes, *, n: int = 10) -> Figure:
+    """The article's picture of codes: each (8, 4, 4) code reshaped to 4 x 32 and shown transposed.
+
+    It is `encoded_imgs[i].reshape(4, 4 * 8).T` on the channel-first code, a raw reshape; other
+    code shapes become (h, rest).T likewise, and flat codes (d,) a one-pixel-wide column.
+    """
+    codes = _numpy(codes)[:n]
+    rows = codes.shape[2] if codes.ndim == 4 else 1
+    pictures = codes.reshape(len(codes), rows, -1).transpose(0, 2, 1)
+    fig = Figure(figsize=(1.2 * len(pictures), 4))
+    axes = fig.subplots(1, len(pictures), squeeze=False)[0]
+    for ax, picture in zip(axes, pictures):
+        ax.imshow(picture, cmap="gray", aspect="auto" if rows == 1 else "equal")
+        ax.set_axis_off()
+    return fig
+
+
+def denoising_rows(noisy, denoised, clean=None, *, n: int = 10) -> Figure:
+    """The article's figure: noisy inputs over their denoised reconstructions (and the clean images)."""
+    rows, titles = [noisy[:n], denoised[:n]], ["noisy input", "denoised"]
+    if clean is not None:
+        rows.append(clean[:n])
+        titles.append("clean")
+    return image_rows(rows, titles=titles)
+
+
+def sequence_reconstructions(originals, recons, *, n: int = 6, pictures: bool | None = None) -> Figure:
+    """Sequences (N, T, F): images (rows = steps) for MNIST read as rows, else line plots per sample.
+
+    `pictures=None` picks images when F >= 8 (an image row per step), lines otherwise.
+    """
+    originals, recons = _numpy(originals)[:n], _numpy(recons)[:n]
+    if pictures if pictures is not None else originals.shape[-1] >= 8:
+        return image_rows([originals, recons], titles=["original", "reconstruction"])
+    fig = Figure(figsize=(2.6 * len(originals), 2.4))
+    axes = fig.subplots(1, len(originals), squeeze=False)[0]
+    for i, ax in enumerate(axes):
+        for f in range(originals.shape[-1]):
+            line = ax.plot(originals[i, :, f], lw=1.2, label="original" if f == 0 else None)[0]
+            ax.plot(recons[i, :, f], "--", lw=1.2, color=line.get_color(),
+                    label="reconstruction" if f == 0 else None)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def tile(images: np.ndarray, ncols: int) -> np.ndarray:
+    """(N, H, W[, 3]) -> one (rows * H, ncols * W[, 3]) picture, blank where N runs out."""
+    n, h, w = images.shape[:3]
+    rows = int(np.ceil(n / ncols))
+    canvas = np.zeros((rows * h, ncols * w, *images.shape[3:]), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, ncols)
+        canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
+    return canvas
+
+
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)

@@ -1,0 +1,15 @@
+"""Shared test settings."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """One intra-op thread: the tests' networks are tiny, and on a busy 2-core machine a second
+    OpenMP thread spends its time spin-waiting (a GRU step measured 70x slower). Results do not
+    depend on it; the distributed tests set their own threads in their subprocesses."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,0 +1,28 @@
+"""Reconstruction and code metrics."""
+
+import math
+
+import torch
+
+from autoencoders.evaluation.metrics import code_stats, psnr, reconstruction_metrics
+
+
+def test_psnr_of_known_error():
+    target = torch.zeros(2, 1, 4, 4)
+    recon = target + 0.1
+    assert math.isclose(psnr(recon, target), 20.0, rel_tol=1e-5)  # 10 log10(1 / 0.01)
+
+
+def test_real_valued_targets_skip_bce_and_use_their_range():
+    # Regression: BCE raised a RuntimeError traceback for targets outside [0, 1] (real-valued series).
+    target = torch.linspace(-3, 3, 40).reshape(2, 20, 1)
+    metrics = reconstruction_metrics(target + 0.06, target)
+    assert metrics["bce"] is None
+    assert math.isclose(metrics["psnr"], 10 * math.log10(36 / 0.0036), rel_tol=1e-4)
+
+
+def test_code_stats_dead_units():
+    z = torch.tensor([[0.0, 1.0, 2.0], [0.0, 3.0, 0.0]])
+    stats = code_stats(z)
+    assert math.isclose(stats["dead_units"], 1 / 3, rel_tol=1e-6)
+    assert math.isclose(stats["code_mean"], 1.0)
