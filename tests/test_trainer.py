@@ -19,10 +19,11 @@ def test_tiny_model_overfits_small_set():
     assert last < 0.75 * first
 
 
-def test_resume_equals_uninterrupted_bitwise(tmp_path):
-    opts = dict(FAST, noise="gaussian:0.3", activity_l1=1e-3)
-    ae.train("sparse", epochs=4, out=tmp_path / "full", **opts)
-    ae.train("sparse", epochs=2, out=tmp_path / "part", **opts)
+@pytest.mark.parametrize("model,options", [("sparse", {"activity_l1": 1e-3}), ("conv", {}), ("vae", {})])
+def test_resume_equals_uninterrupted_bitwise(tmp_path, model, options):
+    opts = dict(FAST, noise="gaussian:0.3", **options)
+    ae.train(model, epochs=4, out=tmp_path / "full", **opts)
+    ae.train(model, epochs=2, out=tmp_path / "part", **opts)
     ae.resume(tmp_path / "part", epochs=4, quiet=True)
     a, meta_a = load_weights(tmp_path / "full" / "model.safetensors")
     b, meta_b = load_weights(tmp_path / "part" / "model.safetensors")
