@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 AE := $(VENV)/bin/ae
 
-.PHONY: demo test install bench clean
+.PHONY: demo full test install bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,16 @@ install: $(VENV)/.installed
 
 demo: install
 	$(AE) data fetch mnist
-	$(AE) data info mnist
+	$(AE) reproduce --profile quick --out reproduce-quick
+
+full: install
+	$(AE) reproduce --profile full --recipe both --out reproduce
 
 test: install
 	$(PY) -m pytest -q
 
+bench: install
+	$(PY) bench/run.py
+
 clean:
-	rm -rf $(VENV) runs reproduce .pytest_cache
+	rm -rf $(VENV) runs reproduce reproduce-quick .pytest_cache

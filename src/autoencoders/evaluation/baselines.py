@@ -64,19 +64,29 @@ def jpeg_payload(data: bytes) -> int:
 def jpeg_round_trip(image: np.ndarray, max_bytes: int) -> tuple[np.ndarray, int, int]:
     """The best-quality JPEG of one (C, H, W) image in [0, 1] whose payload fits `max_bytes`.
 
+    Binary search over quality (payload grows with quality); quality 1 when nothing fits.
     Returns (decoded image, payload bytes, whole-file bytes).
     """
     arr = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
     pil = Image.fromarray(arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1))
-    for quality in range(95, 0, -2):
-        buf = io.BytesIO()
-        pil.save(buf, format="JPEG", quality=quality, optimize=True)
-        data = buf.getvalue()
+    lo, hi, best = 1, 95, None
+    while lo <= hi:
+        quality = (lo + hi) // 2
+        data = _encode_jpeg(pil, quality)
         if jpeg_payload(data) <= max_bytes:
-            break
+            best, lo = data, quality + 1
+        else:
+            hi = quality - 1
+    data = best if best is not None else _encode_jpeg(pil, 1)
     decoded = np.asarray(Image.open(io.BytesIO(data)), dtype=np.float32) / 255.0
     decoded = decoded[None] if decoded.ndim == 2 else np.moveaxis(decoded, -1, 0)
     return decoded, jpeg_payload(data), len(data)
+
+
+def _encode_jpeg(pil: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    pil.save(buf, format="JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
 
 
 def jpeg_baseline(test, max_bytes: int, *, n: int | None = 1000) -> dict:
@@ -88,6 +98,6 @@ def jpeg_baseline(test, max_bytes: int, *, n: int | None = 1000) -> dict:
     decoded, payload, whole = zip(*(jpeg_round_trip(img, max_bytes) for img in images))
     recon = torch.as_tensor(np.stack(decoded), dtype=torch.float32)
     metrics = reconstruction_metrics(recon.clamp(1e-7, 1 - 1e-7), torch.as_tensor(images))
-    metrics.update(payload_bytes=float(np.mean(payload)), file_bytes=float(np.mean(whole)),
+    metrics.update(n=len(images), payload_bytes=float(np.mean(payload)), file_bytes=float(np.mean(whole)),
                    over_budget=float(np.mean(np.array(payload) > max_bytes)))
     return metrics

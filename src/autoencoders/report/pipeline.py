@@ -67,7 +67,7 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     }
     result.update(code_section(run, prof, seed))
     result["metrics"].update(likelihood_section(run, prof, seed))
-    result["baselines"] = matched_baselines(result["code_numel"], dataset, data, seed)
+    result["baselines"] = matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
 
@@ -114,9 +114,9 @@ def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:
 _BASELINE_CACHE: dict = {}
 
 
-def matched_baselines(code_numel: int, dataset: dict, data: str, seed: int) -> dict:
+def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -> dict:
     """PCA with as many components as the code has numbers; JPEG with as many bytes (float32 and 8-bit)."""
-    key = (data, code_numel, seed)
+    key = (data, code_numel, seed, jpeg_images)
     if key not in _BASELINE_CACHE:
         train, test = load_dataset(data, "train"), load_dataset(data, "test")
         k = min(code_numel, int(train.images[0].numel()))
@@ -126,8 +126,8 @@ def matched_baselines(code_numel: int, dataset: dict, data: str, seed: int) -> d
             pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)
         _BASELINE_CACHE[key] = {
             "pca": pca,
-            "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel),
-            "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel),
+            "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images),
+            "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images),
         }
     return _BASELINE_CACHE[key]
 

@@ -92,7 +92,8 @@ def experiment_blocks(r: dict) -> list[tuple]:
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
     blocks.append(("p", f"Same budget baselines: PCA with {r['code_numel']} components: BCE {b['pca']['bce']:.4f}, "
                         f"PSNR {b['pca']['psnr']:.2f} dB; JPEG with {4 * r['code_numel']} bytes of payload: "
-                        f"{_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])}."))
+                        f"{_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the first "
+                        f"{b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers)."))
     blocks += [("fig", path, caption) for path, caption in r.get("figures", [])]
     return blocks
 

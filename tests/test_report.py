@@ -1,0 +1,63 @@
+"""`ae reproduce` end to end on digits with the tiny profile: report complete, offline, resumable."""
+
+import base64
+import io
+import json
+import re
+
+import pytest
+from PIL import Image
+
+from autoencoders.cli import main
+from autoencoders.errors import ConfigError
+from autoencoders.report import experiments
+from autoencoders.report.pipeline import reproduce
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    assert main(["reproduce", "--profile", "tiny", "--data", "digits", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_every_experiment_and_section_present(report_dir):
+    md = (report_dir / "report.md").read_text()
+    for exp in experiments.EXPERIMENTS:
+        assert f"### {exp.title} (modern)" in md
+    for heading in ("## Results", "## Baselines", "## Where we differ from the article", "## Environment"):
+        assert heading in md
+    results = json.loads((report_dir / "results.json").read_text())
+    assert [r["key"] for r in results["experiments"]] == [e.key for e in experiments.EXPERIMENTS]
+    for path in re.findall(r"\]\((figures/[^)]+)\)", md):
+        assert (report_dir / path).stat().st_size > 1000, path
+
+
+def test_html_is_self_contained_and_every_image_decodes(report_dir):
+    page = (report_dir / "report.html").read_text()
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    md_figures = re.findall(r"\]\((figures/[^)]+)\)", (report_dir / "report.md").read_text())
+    assert len(sources) == len(md_figures) > 0
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).load()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page
+
+
+def test_finished_runs_are_reused(report_dir, monkeypatch):
+    import autoencoders.api as api
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(api, "fit", no_training)
+    reproduce(report_dir, profile="tiny", data="digits", only="dense", quiet=True)
+
+
+def test_bad_names_fail_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean 'dense'"):
+        reproduce(tmp_path, profile="tiny", data="digits", only="dens")
+    with pytest.raises(ConfigError, match="profile"):
+        reproduce(tmp_path, profile="fast", data="digits")
+    assert not (tmp_path / "runs").exists()
