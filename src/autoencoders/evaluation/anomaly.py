@@ -6,12 +6,16 @@ badly, so the per-sample reconstruction error is an anomaly score: higher = more
 `autoencoders.sklearn.AutoencoderTransformer.anomaly_score`.)
 
 Units: the error of one sample is the mean over its values of the model's own reconstruction
-loss (per-pixel BCE from logits, or MSE of the sigmoid output), so the mean of the scores over
-a set equals the model's `recon` loss term on that set. Per-sample BCE against grey-level
-targets has a floor that depends on the sample (its own pixel entropy); `metric="mse"` has none.
+loss (per-pixel BCE from logits, or MSE of `decode`'s output), so for the models whose `recon`
+term is a per-value mean (dense, conv, sequence) the mean of the scores over a set equals that
+term; the VAEs sum theirs over pixels (the ELBO), so there it is `recon / input_size`.
+Per-sample BCE against grey-level targets has a floor that depends on the sample (its own pixel
+entropy); `metric="mse"` has none.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import torch
@@ -47,11 +51,12 @@ def reconstruction_errors(model, x, *, metric: str | None = None, batch_size: in
 
 
 def _errors(model, x: torch.Tensor, metric: str) -> torch.Tensor:
-    logits = model.decode_logits(model.encode(x)).reshape(x.shape).float()
+    z = model.encode(x)
     if metric == "bce":
+        logits = model.decode_logits(z).reshape(x.shape).float()
         per_value = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    else:
-        per_value = (torch.sigmoid(logits) - x).pow(2)
+    else:  # decode(): the sigmoid's output, or the raw values of a linear-output sequence model
+        per_value = (model.decode(z).reshape(x.shape).float() - x).pow(2)
     return per_value.flatten(1).mean(1)
 
 
@@ -82,3 +87,22 @@ def roc_auc(normal_scores, anomalous_scores) -> float:
         raise ConfigError("roc_auc needs at least one normal and one anomalous score")
     labels = np.r_[np.zeros(normal.size), np.ones(anomalous.size)]
     return float(roc_auc_score(labels, np.r_[normal, anomalous]))
+
+
+def dataset_errors(run, name: str | None = None, split: str = "test", *, metric: str | None = None):
+    """(errors (N,), labels (N,) or None) of a run's model on a dataset, in dataset order.
+
+    `name`: a built-in dataset or a path (default: the run's own data), loaded with the run's
+    data options (resize, channels, as_sequence...) but clean: no noise, no binarization, since
+    the samples themselves are what is scored. `run` is an `api.Run` (model, config, device).
+    """
+    from ..training.inputs import load_split
+
+    config = dataclasses.replace(run.config.data, name=name or run.config.data.name, noise=None,
+                                 binarize=None, noise_fixed=False)
+    inputs, _, labels = load_split(config, split, run.device, run.config.train.seed)
+    expected = tuple(run.model.input_shape)
+    if tuple(inputs.shape[1:]) != expected:
+        raise ConfigError(f"{config.name} ({split}) holds samples of shape {tuple(inputs.shape[1:])}, "
+                          f"but the run's model takes {expected}")
+    return reconstruction_errors(run.model, inputs, metric=metric), labels

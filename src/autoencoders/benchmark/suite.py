@@ -1,0 +1,135 @@
+"""Side by side, in one process and one run: the toolkit's trainer vs an idiomatic PyTorch loop.
+
+The idiomatic loop is what a typical user writes: a DataLoader over a TensorDataset, PyTorch's
+default initialization, `nn.BCELoss` on the sigmoid output, `torch.optim.Adam`. Both train the
+same registered architecture at the article's batch size for the same number of epochs after a
+warm-up epoch; we report the median seconds per epoch, their ratio, the fraction of the
+machine's matmul peak each reaches, and each one's test loss (speed must not cost accuracy).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..registry import create_model
+from ..training.callbacks import RunLogger
+from ..training.trainer import evaluate_loss, flush_denormals, make_optimizer, train_epoch
+from ..training.inputs import TrainingData
+from . import machine
+
+# (model, batch size, data options): the article's experiments.
+CASES = {
+    "dense": (256, {}), "sparse": (256, {}), "deep": (256, {}), "vae": (100, {}),
+    "conv": (128, {}), "conv-denoise": (128, {"noise": "gaussian:0.5"}), "lstm": (256, {"as_sequence": True}),
+}
+
+
+@dataclass
+class Timing:
+    seconds: list  # per measured epoch
+    test_bce: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def toolkit_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int, seed: int = 0,
+                   precision: str = "fp32") -> Timing:
+    """The toolkit's own path: `train_epoch` exactly as `fit` calls it, on resident tensors."""
+    config = RunConfig(DataConfig(**data_opts), ModelConfig(name), TrainConfig(batch_size=bs, seed=seed,
+                                                                               precision=precision))
+    from ..data import parse_noise
+
+    data = TrainingData(x, None, x_test, None, x_test, config.data, {}, noise=parse_noise(config.data.noise))
+    torch.manual_seed(seed)
+    model = create_model(name, tuple(x.shape[1:]))
+    optimizer = make_optimizer(model, config)
+    logger = RunLogger(None, quiet=True, enabled=False)
+    seconds = []
+    with flush_denormals():
+        for epoch in range(epochs + 1):  # epoch 0 is the warm-up
+            start = time.perf_counter()
+            train_epoch(model, data, optimizer, epoch + 1, config, logger, x.device)
+            seconds.append(time.perf_counter() - start)
+    return Timing(seconds[1:], _test_bce(model, x_test))
+
+
+def idiomatic_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int, seed: int = 0) -> Timing:
+    """What a typical user writes: DataLoader, default init, nn.BCELoss on probabilities."""
+    from ..data import parse_noise
+
+    torch.manual_seed(seed)
+    model = create_model(name, tuple(x.shape[1:]))
+    for m in model.modules():
+        if m is not model and hasattr(m, "reset_parameters"):
+            m.reset_parameters()  # PyTorch's default initialization
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = DataLoader(TensorDataset(x), batch_size=bs, shuffle=True)
+    noise, bce = parse_noise(data_opts.get("noise")), nn.BCELoss()
+    seconds = []
+    for _ in range(epochs + 1):
+        start = time.perf_counter()
+        for (clean,) in loader:
+            out = model(noise(clean) if noise else clean, clean)
+            extra = sum(v for k, v in out.terms.items() if k not in ("recon", "bce_pixel"))
+            loss = bce(out.recon, clean) * _recon_scale(out, clean) + extra
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    return Timing(seconds[1:], _test_bce(model, x_test))
+
+
+def _recon_scale(out, clean) -> float:
+    """Models whose recon term is summed per image (VAEs) get the same weighting from BCELoss."""
+    mean_bce = nn.functional.binary_cross_entropy(out.recon.detach(), clean)
+    return float(out.terms["recon"].detach() / mean_bce) if mean_bce > 0 else 1.0
+
+
+def _test_bce(model, x_test) -> float:
+    with torch.no_grad():
+        model.eval()
+        recon = torch.cat([model(x_test[i : i + 2048]).recon for i in range(0, len(x_test), 2048)])
+        return float(nn.functional.binary_cross_entropy(recon.clamp(1e-7, 1 - 1e-7), x_test))
+
+
+def eval_throughput(name: str, x_test, repeats: int = 3) -> float:
+    """Samples/s of reconstructing and encoding the test set (no autograd, batches of 2048)."""
+    model = create_model(name, tuple(x_test.shape[1:])).eval()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        evaluate_loss(model, x_test, x_test)
+        with torch.no_grad():
+            for i in range(0, len(x_test), 2048):
+                model.encode(x_test[i : i + 2048])
+        best = min(best, time.perf_counter() - start)
+    return len(x_test) / best
+
+
+def bench_case(name: str, x, x_test, epochs: int, peak: float, *, bf16: bool = False) -> dict:
+    """One model: both loops, FLOPs, fractions of peak, test losses, eval throughput."""
+    bs, data_opts = CASES.get(name, (256, {}))
+    flops_epoch = 3 * machine.forward_flops(create_model(name, tuple(x.shape[1:])), x[:bs]) * len(x)
+    ours = toolkit_epochs(name, x, x_test, bs, data_opts, epochs)
+    plain = idiomatic_epochs(name, x, x_test, bs, data_opts, epochs)
+    row = {
+        "model": name, "batch_size": bs, "n_train": len(x), "gflop_per_epoch": flops_epoch / 1e9,
+        "toolkit_s": ours.median, "idiomatic_s": plain.median, "speedup": plain.median / ours.median,
+        "toolkit_samples_s": len(x) / ours.median, "toolkit_peak_frac": flops_epoch / ours.median / 1e9 / peak,
+        "idiomatic_peak_frac": flops_epoch / plain.median / 1e9 / peak,
+        "toolkit_test_bce": ours.test_bce, "idiomatic_test_bce": plain.test_bce,
+        "eval_samples_s": eval_throughput(name, x_test), "peak_rss_mb": machine.peak_rss_mb(),
+    }
+    if bf16:
+        fast = toolkit_epochs(name, x, x_test, bs, data_opts, epochs, precision="bf16")
+        row.update(bf16_s=fast.median, bf16_test_bce=fast.test_bce)
+    return row

@@ -1,0 +1,154 @@
+"""Ship a trained model or its codes to other tools: ONNX, TorchScript, and code tables.
+
+Parts: "encoder" maps x (B, *input_shape) to codes z (B, ...); "decoder" maps z to probabilities
+(B, *input_shape) (sigmoid applied); "autoencoder" maps x to its reconstruction probabilities.
+The batch dimension is dynamic in both formats; files are written atomically.
+
+ONNX goes through `torch.onnx.export(..., dynamo=True)`, the exporter PyTorch >= 2.9 makes the
+default (it needs `onnxscript`: `pip install 'autoencoders[export]'`); the older TorchScript-based
+exporter is deprecated there. TorchScript uses `torch.jit.trace`, which PyTorch 2.13 also marks
+deprecated (it warns, and still works): prefer ONNX for new deployments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ConfigError, unknown
+from .fileio import atomic_path
+
+PARTS = ("encoder", "decoder", "autoencoder")
+FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pts": "torchscript", ".ts": "torchscript"}
+TABLES = {".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_NAMES = {"encoder": ("x", "z"), "decoder": ("z", "probabilities"), "autoencoder": ("x", "probabilities")}
+
+
+class Part(nn.Module):
+    """One part of an autoencoder as a plain `forward(tensor) -> tensor` module (what exporters need)."""
+
+    def __init__(self, model: nn.Module, part: str):
+        super().__init__()
+        if part not in PARTS:
+            raise ConfigError(unknown("part", part, PARTS))
+        self.model, self.part = model, part
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.part == "encoder":
+            return self.model.encode(x)
+        if self.part == "decoder":
+            return self.model.decode(x)
+        return self.model.decode(self.model.encode(x))
+
+
+def example_input(model: nn.Module, part: str, batch: int = 2) -> torch.Tensor:
+    """A (batch, ...) input of the part's shape: images for encoder/autoencoder, codes for decoder.
+
+    batch=2, not 1: exporters may specialize a dimension whose example size is 1.
+    """
+    x = torch.rand(batch, *model.input_shape, generator=torch.Generator().manual_seed(0))
+    if part != "decoder":
+        return x
+    with torch.no_grad():
+        return model.encode(x)
+
+
+def export_model(model, path, *, part: str = "autoencoder", format: str | None = None) -> Path:
+    """Write `part` of `model` (an Autoencoder, or an `api.Run`) to `path` as ONNX or TorchScript.
+
+    format: "onnx" or "torchscript"; None infers it from the suffix (.onnx; .pt, .pts, .ts).
+    The model is exported from a CPU copy in eval mode; the file runs on any device.
+    """
+    path = Path(path)
+    format = format or _infer(path.suffix, FORMATS, "export format", "onnx or torchscript")
+    if format not in ("onnx", "torchscript"):
+        raise ConfigError(unknown("export format", format, ("onnx", "torchscript")))
+    net = model if isinstance(model, nn.Module) else model.model  # an Autoencoder or a Run
+    module = Part(copy.deepcopy(net).cpu().eval(), part).eval()
+    example = example_input(module.model, part)
+    (_onnx if format == "onnx" else _torchscript)(module, example, path)
+    return path
+
+
+def _onnx(module: Part, example: torch.Tensor, path: Path) -> None:
+    try:
+        import onnxscript  # noqa: F401  (the dynamo exporter's dependency: fail early and clearly)
+    except ImportError:
+        raise ConfigError("ONNX export needs onnx and onnxscript: "
+                          "pip install 'autoencoders[export]'") from None
+    inp, out = _NAMES[module.part]
+    batch = torch.export.Dim("batch")
+    with _quiet_exporter():
+        program = torch.onnx.export(module, (example,), dynamo=True, verbose=False, input_names=[inp],
+                                    output_names=[out], dynamic_shapes=({0: batch},))
+    with atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)  # one self-contained file (small models)
+
+
+def _torchscript(module: Part, example: torch.Tensor, path: Path) -> None:
+    with torch.no_grad():
+        traced = torch.jit.trace(module, example)
+    with atomic_path(path) as tmp:
+        torch.jit.save(traced, str(tmp))
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Notes from inside the exporter that users can do nothing about: its log of optional operators
+    ('torchvision is not installed') and a FutureWarning torch raises on its own pytree classes."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+            yield
+    finally:
+        log.setLevel(level)
+
+
+def save_table(path, array, *, format: str | None = None) -> Path:
+    """Write (N, ...) values as .npy (as is), or .csv / .parquet (flattened to columns z0..z{k-1}).
+
+    format: "npy", "csv" or "parquet"; None infers it from the suffix. CSV floats keep 9
+    significant digits (float32 round-trips exactly); parquet needs pyarrow
+    (`pip install 'autoencoders[parquet]'`).
+    """
+    path, array = Path(path), np.asarray(array)
+    format = format or _infer(path.suffix, TABLES, "table format", "npy, csv or parquet")
+    if format not in ("npy", "csv", "parquet"):
+        raise ConfigError(unknown("table format", format, ("npy", "csv", "parquet")))
+    flat = array.reshape(len(array), -1)
+    columns = [f"z{i}" for i in range(flat.shape[1])]
+    with atomic_path(path) as tmp:
+        if format == "npy":
+            with open(tmp, "wb") as f:
+                np.save(f, array)
+        elif format == "csv":
+            np.savetxt(tmp, flat, delimiter=",", header=",".join(columns), comments="", fmt="%.9g")
+        else:
+            _parquet(tmp, flat, columns)
+    return path
+
+
+def _parquet(path: Path, flat: np.ndarray, columns: list[str]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError("parquet output needs pyarrow: pip install 'autoencoders[parquet]'") from None
+    pq.write_table(pa.table({c: flat[:, i] for i, c in enumerate(columns)}), str(path))
+
+
+def _infer(suffix: str, known: dict, kind: str, hint: str) -> str:
+    if suffix.lower() not in known:
+        raise ConfigError(f"cannot infer the {kind} from '{suffix or '(no suffix)'}' ({', '.join(known)}); "
+                          f"pass --format ({hint})")
+    return known[suffix.lower()]
