@@ -74,3 +74,12 @@ def test_early_stopping_stops_before_budget():
 def test_held_out_validation_and_adadelta():
     run = ae.train("dense", epochs=2, validation="0.25", optimizer="adadelta", **FAST)
     assert run.history[-1]["val"]["loss"] < 0.7
+
+
+def test_training_leaves_the_callers_global_rng_alone():
+    # Regression: fit() called torch.manual_seed, silently resetting the caller's random stream.
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    ae.train("dense", epochs=1, **FAST)
+    assert torch.equal(torch.rand(3), expected)

@@ -71,6 +71,12 @@ def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = Fals
     """
     config.validate()
     device = dist.setup(resolve_device(config.train.device))
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left as it was
+        return _fit(config, out, device, resume=resume, quiet=quiet)
+
+
+def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool):
     data = load_training_data(config.data, device, config.train.seed)
     torch.manual_seed(config.train.seed)
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
