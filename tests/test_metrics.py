@@ -26,3 +26,14 @@ def test_code_stats_dead_units():
     stats = code_stats(z)
     assert math.isclose(stats["dead_units"], 1 / 3, rel_tol=1e-6)
     assert math.isclose(stats["code_mean"], 1.0)
+
+
+def test_quantized_codes_keep_range_and_levels():
+    from autoencoders.evaluation.metrics import quantize_codes
+
+    z = torch.randn(100, 4, generator=torch.Generator().manual_seed(0))
+    q = quantize_codes(z, bits=2)
+    for unit in range(4):
+        assert len(torch.unique(q[:, unit])) <= 4
+        assert torch.isclose(q[:, unit].min(), z[:, unit].min()) and torch.isclose(q[:, unit].max(), z[:, unit].max())
+    assert (q - z).abs().max() <= (z.max(0).values - z.min(0).values).max() / 3 / 2 + 1e-6

@@ -52,3 +52,15 @@ def reconstruction_metrics(recon: torch.Tensor, target: torch.Tensor) -> dict:
     if 0.0 <= lo and hi <= 1.0:
         return {"bce": bce(recon, target), "mse": mse(recon, target), "psnr": psnr(recon, target)}
     return {"bce": None, "mse": mse(recon, target), "psnr": psnr(recon, target, data_range=max(hi - lo, 1e-12))}
+
+
+def quantize_codes(z: torch.Tensor, bits: int = 8) -> torch.Tensor:
+    """Codes rounded to 2**bits levels per unit between that unit's min and max over the batch.
+
+    What a code costs as a compressed file: one byte per number at 8 bits (plus the per-unit
+    ranges, shared by every image). Compare its reconstruction with JPEG at as many bytes.
+    """
+    flat = z.flatten(1)
+    lo, hi = flat.min(0).values, flat.max(0).values
+    step = (hi - lo).clamp_min(1e-12) / (2**bits - 1)
+    return (torch.round((flat - lo) / step) * step + lo).view_as(z)

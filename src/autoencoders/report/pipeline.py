@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..api import Run, ensure_trained
 from ..data import load_dataset
 from ..evaluation import baselines
+from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..fileio import write_json
 from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
@@ -73,11 +74,14 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
 
 
 def code_section(run: Run, prof: Profile, seed: int) -> dict:
-    """Code size and probe accuracies (linear and k-NN) on a seeded subset of training codes."""
+    """Code size, the loss with codes stored at 8 bits, and probe accuracies (linear and k-NN) on a
+    seeded subset of training codes."""
     train_in, _, train_y = run.split("train")
     test_in, _, test_y = run.split("test")
     z_test = run.encode(test_in)
-    out = {"code_numel": int(z_test[0].numel())}
+    _, test_target, _ = run.split("test")
+    recon_8bit = run.decode(quantize_codes(z_test, bits=8)).clamp(1e-7, 1 - 1e-7)
+    out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu())}
     if train_y is None or test_y is None:
         return out
     rows = torch.randperm(len(train_in), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]

@@ -44,8 +44,8 @@ def report_blocks(results: dict) -> list[tuple]:
 
 
 def main_table(results: dict):
-    header = ["experiment", "article BCE", "ours (modern)", "ours (article recipe)", "PCA, same size",
-              "JPEG, same bytes (8-bit code)", "mean code activation", "linear probe", "k-NN probe",
+    header = ["experiment", "article BCE", "ours (modern)", "ours (article recipe)", "ours, code at 8 bits",
+              "PCA, same size", "JPEG, same bytes (8-bit code)", "mean code activation", "linear probe", "k-NN probe",
               "epochs", "train time"]
     rows = []
     by_key: dict = {}
@@ -56,7 +56,7 @@ def main_table(results: dict):
         probes = main.get("probes", {})
         rows.append([
             main["title"], _f(main["article_loss"], 3), _bce(recs.get("modern")), _bce(recs.get("article")),
-            _f(main["baselines"]["pca"]["bce"]), _jpeg(main["baselines"]["jpeg_8bit"]),
+            _f(main.get("bce_code_8bit")), _f(main["baselines"]["pca"]["bce"]), _jpeg(main["baselines"]["jpeg_8bit"]),
             _f(main["metrics"]["code_mean"], 2), _pct(probes.get("linear_probe")), _pct(probes.get("knn_probe")),
             " / ".join(str(r["epochs"]) for r in recs.values()),
             " / ".join(f"{r['train_seconds']:.0f} s" for r in recs.values()),
