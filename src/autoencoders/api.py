@@ -21,7 +21,7 @@ from .registry import create_model, model_defaults
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_weights, read_config
 from .training.inputs import load_split
-from .training.trainer import EVAL_BATCH, evaluate_loss, fit, resolve_device
+from .training.trainer import EVAL_BATCH, evaluate_loss, fast_layout, fit, resolve_device
 
 _DATA_KEYS = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -137,7 +137,8 @@ def load_run(path, device: str = "cpu") -> Run:
     shape = _sample_shape(meta, path)
     net = create_model(config.model.name, shape, **config.model.options)
     net.load_state_dict(weights)
-    return Run(net.to(resolve_device(device)).eval(), config, path, read_history(path))
+    net = fast_layout(net.to(resolve_device(device)), shape)
+    return Run(net.eval(), config, path, read_history(path))
 
 
 def save_metrics(run: Run, metrics: dict) -> None:
