@@ -58,7 +58,11 @@ def _reconstruct(args) -> None:
     if args.output:
         n = min(args.n, len(inputs))
         originals, recons = inputs[:n].cpu(), run.reconstruct(inputs[:n])
-        if len(run.model.input_shape) == 2:  # sequences (T, F): rows as images, or line plots
+        if run.config.data.noise:  # denoising: the input is the corrupted image, not the original
+            from ..viz.latent import denoising_rows
+
+            fig = denoising_rows(originals, recons, targets[:n].cpu(), n=n)
+        elif len(run.model.input_shape) == 2:  # sequences (T, F): rows as images, or line plots
             from ..viz.latent import sequence_reconstructions
 
             fig = sequence_reconstructions(originals, recons, n=min(n, 6))
