@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from autoencoders.cli import main
+
 
 @pytest.fixture(autouse=True, scope="session")
 def one_thread():
@@ -13,3 +15,12 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """A dense run on digits (2 epochs, code size 8), trained once for every CLI test that reads one."""
+    out = tmp_path_factory.mktemp("runs") / "dense"
+    assert main(["train", "dense", "--data", "digits", "--epochs", "2", "--code-size", "8",
+                 "--out", str(out), "--quiet"]) == 0
+    return out

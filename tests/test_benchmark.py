@@ -23,3 +23,16 @@ def test_suite_writes_markdown_and_json(tmp_path):
     assert 0 < row["toolkit_peak_frac"] < 1 and result["peak_gflops_fp32"] > 0
     assert "| dense |" in (tmp_path / "R.md").read_text()
     assert json.loads((tmp_path / "R.json").read_text())["rows"][0]["model"] == "dense"
+
+
+def test_toolkit_side_builds_the_model_as_fit_does(monkeypatch):
+    # Regression: the benchmark's toolkit loop skipped fit()'s channels-last layout, so its conv
+    # rows timed a path the trainer never takes.
+    from autoencoders.benchmark import suite
+    from autoencoders.training import trainer
+
+    seen = []
+    monkeypatch.setattr(suite, "fast_layout", lambda m, shape: seen.append(shape) or trainer.fast_layout(m, shape))
+    x = torch.rand(64, 1, 8, 8)
+    suite.toolkit_epochs("conv", x, x[:16], 32, {}, epochs=1)
+    assert seen == [(1, 8, 8)]

@@ -8,14 +8,6 @@ import pytest
 from autoencoders.cli import main
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "dense"
-    assert main(["train", "dense", "--data", "digits", "--epochs", "2", "--code-size", "8",
-                 "--out", str(out), "--quiet"]) == 0
-    return out
-
-
 def test_train_writes_a_run(run_dir):
     for name in ("config.json", "model.safetensors", "history.jsonl", "state/trainer.json"):
         assert (run_dir / name).exists(), name

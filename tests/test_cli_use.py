@@ -8,14 +8,6 @@ import pytest
 from autoencoders.cli import main
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "dense"
-    assert main(["train", "dense", "--data", "digits", "--epochs", "2", "--code-size", "8",
-                 "--out", str(out), "--quiet"]) == 0
-    return out
-
-
 def read_csv(path):
     lines = path.read_text().splitlines()
     return lines[0].split(","), np.array([[float(v) for v in line.split(",")] for line in lines[1:]])

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..registry import create_model
 from ..training.callbacks import RunLogger
-from ..training.trainer import evaluate_loss, flush_denormals, make_optimizer, train_epoch
+from ..training.trainer import evaluate_loss, fast_layout, flush_denormals, make_optimizer, train_epoch
 from ..training.inputs import TrainingData
 from . import machine
 
@@ -50,7 +50,7 @@ def toolkit_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int, 
 
     data = TrainingData(x, None, x_test, None, x_test, config.data, {}, noise=parse_noise(config.data.noise))
     torch.manual_seed(seed)
-    model = create_model(name, tuple(x.shape[1:]))
+    model = fast_layout(create_model(name, tuple(x.shape[1:])), tuple(x.shape[1:]))  # exactly as fit() builds it
     optimizer = make_optimizer(model, config)
     logger = RunLogger(None, quiet=True, enabled=False)
     seconds = []
