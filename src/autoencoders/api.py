@@ -16,7 +16,6 @@ import torch
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import ConfigError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics
-from .fileio import write_json
 from .registry import create_model, model_defaults
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_weights, read_config
@@ -139,11 +138,6 @@ def load_run(path, device: str = "cpu") -> Run:
     net.load_state_dict(weights)
     net = fast_layout(net.to(resolve_device(device)), shape)
     return Run(net.eval(), config, path, read_history(path))
-
-
-def save_metrics(run: Run, metrics: dict) -> None:
-    if run.path is not None:
-        write_json(run.path / "metrics.json", metrics)
 
 
 def _sample_shape(meta: dict, path: Path) -> tuple:
