@@ -103,7 +103,7 @@ def _test_bce(model, x_test) -> float:
 
 def eval_throughput(name: str, x_test, repeats: int = 3) -> float:
     """Samples/s of reconstructing and encoding the test set (no autograd, batches of 2048)."""
-    model = create_model(name, tuple(x_test.shape[1:])).eval()
+    model = fast_layout(create_model(name, tuple(x_test.shape[1:])), tuple(x_test.shape[1:])).eval()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
