@@ -35,25 +35,15 @@ from torch.nn import functional as F
 from ..errors import ConfigError, unknown
 from ..registry import register_model
 from .base import Autoencoder, Output
+from .blocks import ACTIVATIONS, mlp
 from .conv import ConvDecoder, check_filters, check_image_shape, conv_encoder, pooled_sizes
 from .init import keras_init
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus}
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)) per latent unit, same shape as mu (Kingma & Welling, App. B)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-
-
-def mlp(sizes, activation: str, *, last_activation: bool) -> nn.Sequential:
-    """Linear layers through `sizes`, with `activation` between them (and after the last if asked)."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if last_activation or i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
 
 
 class VariationalAutoencoder(Autoencoder):
@@ -112,10 +102,10 @@ class DenseVAE(VariationalAutoencoder):
         if activation not in ACTIVATIONS:
             raise ConfigError(unknown("activation", activation, ACTIVATIONS))
         sizes = [self.input_size, *[int(h) for h in hidden]]
-        self.body = nn.Sequential(nn.Flatten(), mlp(sizes, activation, last_activation=True))
+        self.body = nn.Sequential(nn.Flatten(), mlp(sizes, last_activation=True, activation=activation))
         self.mu = nn.Linear(sizes[-1], self.latent_size)
         self.logvar = nn.Linear(sizes[-1], self.latent_size)
-        self.decoder = mlp([self.latent_size, *sizes[::-1]], activation, last_activation=False)
+        self.decoder = mlp([self.latent_size, *sizes[::-1]], last_activation=False, activation=activation)
         keras_init(self)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
@@ -134,10 +124,10 @@ class ConvVAE(VariationalAutoencoder):
         self.code_shape = (filters[-1], pooled_sizes(h, len(filters))[-1], pooled_sizes(w, len(filters))[-1])
         flat = [self.code_shape[0] * self.code_shape[1] * self.code_shape[2], *[int(n) for n in hidden]]
         self.body = nn.Sequential(conv_encoder(channels, filters), nn.Flatten(),
-                                  mlp(flat, "relu", last_activation=True))
+                                  mlp(flat, last_activation=True))
         self.mu = nn.Linear(flat[-1], self.latent_size)
         self.logvar = nn.Linear(flat[-1], self.latent_size)
-        self.expand = mlp([self.latent_size, *flat[::-1]], "relu", last_activation=True)
+        self.expand = mlp([self.latent_size, *flat[::-1]], last_activation=True)
         self.decoder = ConvDecoder(filters, channels, (h, w))
         keras_init(self)
 

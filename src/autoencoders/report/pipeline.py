@@ -77,9 +77,8 @@ def code_section(run: Run, prof: Profile, seed: int) -> dict:
     """Code size, the loss with codes stored at 8 bits, and probe accuracies (linear and k-NN) on a
     seeded subset of training codes."""
     train_in, _, train_y = run.split("train")
-    test_in, _, test_y = run.split("test")
+    test_in, test_target, test_y = run.split("test")
     z_test = run.encode(test_in)
-    _, test_target, _ = run.split("test")
     recon_8bit = run.decode(quantize_codes(z_test, bits=8)).clamp(1e-7, 1 - 1e-7)
     out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu())}
     if train_y is None or test_y is None:
