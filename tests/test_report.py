@@ -55,6 +55,21 @@ def test_finished_runs_are_reused(report_dir, monkeypatch):
     reproduce(report_dir, profile="tiny", data="digits", only="dense", quiet=True)
 
 
+def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypatch):
+    import autoencoders.api as api
+
+    def no_training(*a, **k):
+        raise AssertionError("--no-train trained a run")
+
+    monkeypatch.setattr(api, "fit", no_training)
+    results = reproduce(report_dir, profile="tiny", recipe="both", data="digits", only="dense", quiet=True,
+                        train=False)
+    assert [(r["recipe"], r["key"]) for r in results["experiments"]] == [("modern", "dense")]
+    assert results["not_run"] == ["article dense"]
+    assert "Not run" in (report_dir / "report.md").read_text()
+    assert not (report_dir / "runs" / "article-dense").exists()
+
+
 def test_bad_names_fail_before_training(tmp_path):
     with pytest.raises(ConfigError, match="did you mean 'dense'"):
         reproduce(tmp_path, profile="tiny", data="digits", only="dens")

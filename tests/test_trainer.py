@@ -83,3 +83,20 @@ def test_training_leaves_the_callers_global_rng_alone():
     torch.manual_seed(5)
     ae.train("dense", epochs=1, **FAST)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_resumed_optimizer_state_keeps_channels_last_strides(tmp_path):
+    """Fused Adam pairs elements by memory position: moments must come back with the weights' strides."""
+    from autoencoders.config import RunConfig
+    from autoencoders.training.checkpoint import load_state, read_config
+    from autoencoders.training.trainer import fast_layout, make_optimizer
+    from autoencoders.registry import create_model
+
+    ae.train("conv", epochs=1, out=tmp_path / "run", **FAST)
+    config = RunConfig.from_dict(read_config(tmp_path / "run"))
+    model = fast_layout(create_model("conv", (1, 8, 8)), (1, 8, 8))
+    optimizer = make_optimizer(model, config)
+    load_state(tmp_path / "run", model, optimizer)
+    for param, slots in optimizer.state.items():
+        for value in (v for v in slots.values() if torch.is_tensor(v) and v.shape == param.shape):
+            assert value.stride() == param.stride()

@@ -118,14 +118,20 @@ def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
     out = Path(out)
     if not (out / "config.json").exists():
         return train_config(config, out, quiet=quiet)
-    saved = RunConfig.from_dict(read_config(out))
-    if saved != config:
+    if is_finished(config, out):
+        return load_run(out, device=config.train.device)
+    return train_config(config, out, quiet=quiet, resume=(out / "state" / "trainer.json").exists())
+
+
+def is_finished(config: RunConfig, out) -> bool:
+    """Whether `out` holds a run of exactly `config` trained to its full budget."""
+    out = Path(out)
+    if not (out / "config.json").exists():
+        return False
+    if RunConfig.from_dict(read_config(out)) != config:
         raise ConfigError(f"{out} holds a run with a different configuration; remove it or pick another folder")
     state = out / "state" / "trainer.json"
-    done = state.exists() and json.loads(state.read_text())["counters"]["epoch"] >= config.train.epochs
-    if done:
-        return load_run(out, device=config.train.device)
-    return train_config(config, out, quiet=quiet, resume=state.exists())
+    return state.exists() and json.loads(state.read_text())["counters"]["epoch"] >= config.train.epochs
 
 
 def load_run(path, device: str = "cpu") -> Run:

@@ -11,6 +11,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="reproduce", help="output folder (runs are reused from it)")
     p.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-train", action="store_true",
+                   help="report only the runs already finished in OUT/runs; list the others as not run")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_reproduce)
 
@@ -19,5 +21,5 @@ def _reproduce(args) -> None:
     from ..report.pipeline import reproduce
 
     results = reproduce(args.out, profile=args.profile, recipe=args.recipe, data=args.data, only=args.only,
-                        seed=args.seed, quiet=args.quiet)
+                        seed=args.seed, quiet=args.quiet, train=not args.no_train)
     print(f"report: {args.out}/report.md and {args.out}/report.html ({results['wall_seconds']:.0f} s)")

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, ensure_trained
+from ..api import Run, ensure_trained, is_finished
 from ..data import load_dataset
 from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
@@ -25,8 +25,12 @@ from .figures import dataset_figures, experiment_figures
 
 
 def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern", data: str = "mnist",
-              only: str | None = None, seed: int = 0, quiet: bool = False) -> dict:
-    """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`."""
+              only: str | None = None, seed: int = 0, quiet: bool = False, train: bool = True) -> dict:
+    """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`.
+
+    With `train=False` only runs already finished in `out/runs` are reported; the others are listed
+    as not run (a report of what a long reproduction has finished so far).
+    """
     prof, experiments = get_profile(profile), select(only)
     recipes = RECIPES if recipe == "both" else (recipe,)
     for r in recipes:  # fail on a bad recipe or model before any training starts
@@ -37,6 +41,10 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
                "environment": environment(), "experiments": [],
                "dataset": dataset_section(data, prof, out, seed)}
     jobs = [(e, r) for r in recipes for e in experiments]
+    if not train:
+        finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
+        results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
+        jobs = finished
     total = sum(epochs_for(e, prof) for e, _ in jobs)
     with tqdm(total=total, desc="reproduce", unit="epoch", disable=quiet, file=sys.stderr) as bar:
         for exp, rec in jobs:

@@ -33,6 +33,9 @@ def report_blocks(results: dict) -> list[tuple]:
                         f"{', '.join(results['recipes'])}; total wall time {results['wall_seconds']:.0f} s."))
     blocks.append(("code", results["command"] or "ae reproduce"))
     blocks += [("h", 2, "Results"), ("p", UNITS), ("table", *main_table(results))]
+    if results.get("not_run"):
+        blocks.append(("p", "Not run (reported with `--no-train`, no finished run in the output folder): "
+                            + ", ".join(results["not_run"]) + "."))
     blocks += baseline_blocks(results["dataset"])
     for r in results["experiments"]:
         blocks += experiment_blocks(r)

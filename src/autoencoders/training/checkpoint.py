@@ -81,8 +81,21 @@ def load_state(run_dir, model, optimizer) -> dict:
     unwrap(model).load_state_dict(weights)
     tensors = load_file(str(state / "optimizer.safetensors"))
     optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
+    _match_param_layouts(optimizer)
     _set_rng(tensors)
     return saved["counters"]
+
+
+def _match_param_layouts(optimizer) -> None:
+    """Give each per-parameter state tensor its parameter's strides again.
+
+    Checkpoints store contiguous tensors; a channels-last conv weight's moments would come back
+    NCHW, and fused Adam pairs elements by memory position, so a resumed run would diverge.
+    """
+    for param, slots in optimizer.state.items():
+        for key, value in slots.items():
+            if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                slots[key] = torch.empty_like(param).copy_(value)
 
 
 def _flatten_optimizer(sd: dict) -> tuple[dict, dict]:
