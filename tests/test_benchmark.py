@@ -15,6 +15,17 @@ def test_flops_match_hand_count():
     assert machine.forward_flops(model, torch.rand(8, 1, 28, 28)) == hand
 
 
+def test_recurrent_flops_are_counted():
+    # Regression: FlopCounterMode counts 0 inside fused LSTM kernels, so the LSTM's % of peak read
+    # ~30x too low (only its output projection was counted).
+    model = create_model("lstm", (28, 28), code_size=64)
+    steps = 28
+    encoder = 4 * 64 * (28 + 64) * steps
+    decoder = 4 * 64 * (64 + 64) * steps
+    project = 64 * 28 * steps
+    assert machine.forward_flops(model, torch.rand(8, 28, 28)) == 2 * (encoder + decoder + project)
+
+
 def test_suite_writes_markdown_and_json(tmp_path):
     result = run_suite(["dense"], epochs=1, data="digits", out_md=tmp_path / "R.md", out_json=tmp_path / "R.json",
                        bf16=False, log=lambda *_: None)
