@@ -8,8 +8,9 @@ For each model (MNIST-shaped random data, the article's batch size) it times the
 parameter (PyTorch's CPU default), `foreach` (multi-tensor), `fused` (one kernel; what the trainer
 uses) — and, with --compile, `torch.compile` of the model (first-call compile time reported
 apart). Variants alternate twice so drift on a shared machine shows. Then one profile of the
-trainer's variant splits the step into matmul/conv, loss, optimizer and other elementwise work:
-the floor no optimization of the glue code can beat is the matmul/conv share.
+trainer's variant splits the step into matmul/conv, loss, optimizer and other elementwise work.
+The step's FLOPs over the time its matmuls/convolutions alone take is the fraction of the measured
+peak those kernels reach: a bound on the whole step that no optimization of the glue can beat.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from autoencoders.benchmark import machine
 from autoencoders.registry import create_model
 from autoencoders.training.trainer import fast_layout
 
@@ -92,6 +94,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_flush_denormal(True)
     variants = ["loop", "foreach", "fused"] + (["compiled"] if args.compile else [])
+    peak = machine.matmul_peak()
+    print(f"matmul peak {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for name in args.models.split(","):
         times: dict = {v: [] for v in variants}
@@ -106,22 +110,27 @@ def main() -> None:
                 times[v].append(ms_per_step(steps[v], args.steps))
         ms = {v: statistics.median(t) for v, t in times.items()}
         shares = breakdown(name, max(5, args.steps // 2))
+        shape = SHAPE.get(name, (784,))
+        step_flops = 3 * machine.forward_flops(create_model(name, shape), torch.rand(BATCH[name], *shape)) * BATCH[name]
+        shares["step_peak"] = step_flops / (ms["fused"] / 1000) / (peak * 1e9)
+        shares["kernel_peak"] = shares["step_peak"] / shares["matmul/conv"]
         rows.append((name, ms, compile_s, shares))
         print(name, {v: round(t, 2) for v, t in ms.items()}, {k: round(s, 2) for k, s in shares.items()}, flush=True)
-    write_markdown(args.out, variants, rows)
+    write_markdown(args.out, variants, rows, peak)
 
 
-def write_markdown(path: str, variants: list, rows: list) -> None:
+def write_markdown(path: str, variants: list, rows: list, peak: float) -> None:
     head = ["model", "batch"] + [f"{v} ms/step" for v in variants] + ["fused vs loop"]
     if "compiled" in variants:
         head += ["compiled vs fused", "compile s"]
-    head += ["matmul/conv", "loss", "optimizer", "other"]
+    head += ["matmul/conv", "loss", "optimizer", "other", "step % of peak", "matmul/conv kernels % of peak"]
     lines = [
         "# One training step, several ways (`bench/step_variants.py`)",
         "",
         f"{time.strftime('%Y-%m-%d')}; torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
-        f"ISA {torch.backends.cpu.get_cpu_capability()}. Median of 2 alternating rounds. The last four "
-        "columns split the fused step's self CPU time (torch.profiler).",
+        f"ISA {torch.backends.cpu.get_cpu_capability()}; measured matmul peak {peak:.0f} GFLOP/s. Median of "
+        "2 alternating rounds. matmul/conv ... other split the fused step's self CPU time (torch.profiler); "
+        "the last column is the step's FLOPs (3x forward) over the matmul/conv time alone.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -132,6 +141,7 @@ def write_markdown(path: str, variants: list, rows: list) -> None:
         if "compiled" in variants:
             cells += [f"{ms['fused'] / ms['compiled']:.2f}x", f"{compile_s:.0f}"]
         cells += [f"{shares[k]:.0%}" for k in ("matmul/conv", "loss", "optimizer", "other")]
+        cells += [f"{shares['step_peak']:.1%}", f"{shares['kernel_peak']:.1%}"]
         lines.append("| " + " | ".join(cells) + " |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
