@@ -100,3 +100,11 @@ def test_resumed_optimizer_state_keeps_channels_last_strides(tmp_path):
     for param, slots in optimizer.state.items():
         for value in (v for v in slots.values() if torch.is_tensor(v) and v.shape == param.shape):
             assert value.stride() == param.stride()
+
+
+def test_resume_with_a_new_budget_records_it_in_config_json(tmp_path):
+    # Regression: config.json kept the first budget, so `ae reproduce` refused a run extended
+    # with `ae train --resume RUN --epochs N` as "a different configuration".
+    ae.train("dense", epochs=1, out=tmp_path / "run", **FAST)
+    ae.resume(tmp_path / "run", epochs=2, quiet=True)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 2

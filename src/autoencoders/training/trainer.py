@@ -102,6 +102,7 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
         counters = load_state(out, model, optimizer)
     elif out is not None and dist.is_main():
         Path(out).mkdir(parents=True, exist_ok=True)
+    if out is not None and dist.is_main():  # a resumed run may have a new epoch budget: record it
         write_json(Path(out) / CONFIG, config.to_dict())
     logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main())
     try:
