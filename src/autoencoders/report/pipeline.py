@@ -132,6 +132,7 @@ def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -
         train, test = load_dataset(data, "train"), load_dataset(data, "test")
         k = min(code_numel, int(train.images[0].numel()))
         pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
+        pca["components"] = k
         rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
         if train.labels is not None:
             pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)

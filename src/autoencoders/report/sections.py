@@ -93,7 +93,9 @@ def experiment_blocks(r: dict) -> list[tuple]:
         text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
                  f"bound (k={m['k']}) {m['iw_bound']:.2f}; {m['active_units']} active latent units, KL {m['kl']:.2f} nats.")
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
-    blocks.append(("p", f"Same budget baselines: PCA with {r['code_numel']} components: BCE {b['pca']['bce']:.4f}, "
+    k = b["pca"].get("components", r["code_numel"])
+    pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
+    blocks.append(("p", f"Same budget baselines: PCA with {pca_size} components: BCE {b['pca']['bce']:.4f}, "
                         f"PSNR {b['pca']['psnr']:.2f} dB; JPEG with {4 * r['code_numel']} bytes of payload: "
                         f"{_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the first "
                         f"{b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers)."))
