@@ -108,3 +108,21 @@ def test_resume_with_a_new_budget_records_it_in_config_json(tmp_path):
     ae.train("dense", epochs=1, out=tmp_path / "run", **FAST)
     ae.resume(tmp_path / "run", epochs=2, quiet=True)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["epochs"] == 2
+
+
+def test_optimizer_falls_back_to_foreach_with_every_parameter(monkeypatch):
+    # Regression: the fallback reused an exhausted parameter generator after fused Adam failed.
+    from autoencoders.training.trainer import make_optimizer
+
+    real_adam = torch.optim.Adam
+
+    def no_fused(params, **kwargs):
+        if kwargs.get("fused"):
+            list(params)  # consume, as torch's constructor does before it rejects `fused`
+            raise RuntimeError("fused=True requires ...")
+        return real_adam(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused)
+    model = DenseAutoencoder((1, 8, 8), hidden=(), code_size=4)
+    optimizer = make_optimizer(model, ae.make_config("dense", "digits"))
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))

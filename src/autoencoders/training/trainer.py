@@ -39,13 +39,13 @@ def resolve_device(name: str) -> torch.device:
 def make_optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
     """Adam (default), RMSprop or Adadelta at `config.train.learning_rate`.
 
-    Multi-tensor implementations: on CPU PyTorch defaults to one small loop of ops per parameter,
-    which cost more than the dense nets' matmuls; fused Adam updated the dense net's parameters
-    ~5x faster (`bench/step_variants.py`). Where fused Adam is not available, foreach is used.
+    Multi-tensor implementations: on CPU PyTorch defaults to a loop of small ops per parameter.
+    Fused Adam made the dense net's update ~5x faster and whole steps 0.96-1.34x as fast
+    (`bench/step_variants.py`); where it is not available, foreach is used.
     """
     cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}
     kwargs = {"eps": 1e-7} if config.train.optimizer == "rmsprop" else {}  # Keras's epsilon
-    make = functools.partial(cls[config.train.optimizer], model.parameters(), lr=config.train.learning_rate,
+    make = functools.partial(cls[config.train.optimizer], list(model.parameters()), lr=config.train.learning_rate,
                              **kwargs)
     if config.train.optimizer == "adam":
         try:
