@@ -59,7 +59,7 @@ class Profile:
 
 PROFILES = {
     "full": Profile("full", 1.0, None, None, 10000, 2000, 5000, 2000, 2000),
-    "quick": Profile("quick", 0.05, 5, 10000, 5000, 1000, 100, 1000, 1000),
+    "quick": Profile("quick", 0.2, 10, 10000, 5000, 1000, 100, 1000, 1000),
     "tiny": Profile("tiny", 0.0, 1, 512, 500, 150, 5, 100, 100),
 }
 
