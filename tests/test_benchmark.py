@@ -47,3 +47,11 @@ def test_toolkit_side_builds_the_model_as_fit_does(monkeypatch):
     x = torch.rand(64, 1, 8, 8)
     suite.toolkit_epochs("conv", x, x[:16], 32, {}, epochs=1)
     assert seen == [(1, 8, 8)]
+
+
+def test_iw_bound_throughput_for_vaes_only():
+    from autoencoders.benchmark.suite import iw_bound_throughput
+
+    x = torch.rand(10, 1, 8, 8)
+    assert iw_bound_throughput("vae", x, k=20, images=4) > 0
+    assert iw_bound_throughput("dense", x, k=20, images=4) is None

@@ -59,6 +59,11 @@ def to_markdown(r: dict) -> str:
             f"{row['idiomatic_s']:.2f} | **{row['speedup']:.2f}x** | {100 * row['toolkit_peak_frac']:.1f}% | "
             f"{100 * row['idiomatic_peak_frac']:.1f}% | {row['toolkit_samples_s']:.0f} | "
             f"{row['toolkit_test_bce']:.4f} / {row['idiomatic_test_bce']:.4f} | {row['eval_samples_s']:.0f} |")
+    for row in r["rows"]:
+        if "iw_images_s" in row:
+            lines += ["", f"{row['model']}: importance-weighted bound (k={row['iw_k']}) at {row['iw_images_s']:.1f} "
+                          f"test images/s, i.e. {10000 / row['iw_images_s']:.0f} s for 10,000 images (untrained "
+                          "weights; the cost does not depend on them)."]
     if any("bf16_s" in row for row in r["rows"]):
         lines += ["", "| model | fp32 s/epoch | bf16 s/epoch | test BCE fp32 / bf16 |", "|---|---|---|---|"]
         lines += [f"| {row['model']} | {row['toolkit_s']:.2f} | {row['bf16_s']:.2f} | "

@@ -115,6 +115,19 @@ def eval_throughput(name: str, x_test, repeats: int = 3) -> float:
     return len(x_test) / best
 
 
+def iw_bound_throughput(name: str, x_test, k: int = 5000, images: int = 100) -> float | None:
+    """Test images/s of the importance-weighted bound L_k (VAEs only; None for other models)."""
+    from ..evaluation.likelihood import importance_weighted_bound, is_variational
+
+    model = create_model(name, tuple(x_test.shape[1:])).eval()
+    if not is_variational(model):
+        return None
+    subset = x_test[:images]
+    start = time.perf_counter()
+    importance_weighted_bound(model, subset, k, generator=torch.Generator().manual_seed(0))
+    return len(subset) / (time.perf_counter() - start)
+
+
 def bench_case(name: str, x, x_test, epochs: int, peak: float, *, bf16: bool = False) -> dict:
     """One model: both loops, FLOPs, fractions of peak, test losses, eval throughput."""
     bs, data_opts = CASES.get(name, (256, {}))
@@ -129,6 +142,9 @@ def bench_case(name: str, x, x_test, epochs: int, peak: float, *, bf16: bool = F
         "toolkit_test_bce": ours.test_bce, "idiomatic_test_bce": plain.test_bce,
         "eval_samples_s": eval_throughput(name, x_test), "peak_rss_mb": machine.peak_rss_mb(),
     }
+    iw = iw_bound_throughput(name, x_test)
+    if iw is not None:
+        row.update(iw_k=5000, iw_images_s=iw)
     if bf16:
         fast = toolkit_epochs(name, x, x_test, bs, data_opts, epochs, precision="bf16")
         row.update(bf16_s=fast.median, bf16_test_bce=fast.test_bce)
