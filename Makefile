@@ -21,6 +21,7 @@ demo: install
 	$(AE) reproduce --profile quick --out reproduce-quick
 
 full: install
+	$(AE) data fetch mnist
 	$(AE) reproduce --profile full --recipe both --out reproduce
 
 test: install
