@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from autoencoders.evaluation.metrics import code_stats, psnr, reconstruction_metrics
@@ -37,3 +38,16 @@ def test_quantized_codes_keep_range_and_levels():
         assert len(torch.unique(q[:, unit])) <= 4
         assert torch.isclose(q[:, unit].min(), z[:, unit].min()) and torch.isclose(q[:, unit].max(), z[:, unit].max())
     assert (q - z).abs().max() <= (z.max(0).values - z.min(0).values).max() / 3 / 2 + 1e-6
+
+
+def test_ssim_is_one_for_identical_images_and_falls_with_noise():
+    from autoencoders.evaluation import ssim
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(6, 1, 28, 28, generator=g)
+    slightly = (clean + 0.05 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    very = (clean + 0.5 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    assert ssim(clean, clean) == pytest.approx(1.0)
+    assert 1.0 > ssim(slightly, clean) > ssim(very, clean)
+    assert ssim(torch.rand(3, 64), torch.rand(3, 64)) is None  # flat vectors: no window fits
+    assert reconstruction_metrics(clean, clean)["ssim"] == pytest.approx(1.0)

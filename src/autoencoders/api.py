@@ -15,7 +15,7 @@ import torch
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import ConfigError, unknown
-from .evaluation.metrics import code_stats, psnr, reconstruction_metrics
+from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .registry import create_model, model_defaults
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_weights, read_config
@@ -61,7 +61,7 @@ class Run:
         return load_split(self.config.data, split, self.device, self.config.train.seed)
 
     def evaluate(self, split: str = "test") -> dict:
-        """Loss terms, per-pixel BCE/MSE, PSNR and code statistics on a whole split."""
+        """Loss terms, per-pixel BCE/MSE, PSNR, SSIM and code statistics on a whole split."""
         inputs, targets, _ = self.split(split)
         result = {"split": split, "n": len(inputs), "model": self.config.model.name}
         result.update({f"loss_{k}": v for k, v in evaluate_loss(self.model, inputs, targets).items()})
@@ -70,6 +70,7 @@ class Run:
         result.update(code_stats(self.encode(inputs)))
         if self.config.data.noise:
             result["input_psnr"] = psnr(inputs.cpu().clamp(0, 1), targets.cpu())
+            result["input_ssim"] = ssim(inputs.cpu().clamp(0, 1), targets.cpu())
         return result
 
 

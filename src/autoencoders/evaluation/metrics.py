@@ -1,7 +1,8 @@
 """Reconstruction and code metrics, each a plain function of tensors.
 
 Units: `bce` and `mse` are means per pixel (the article's table uses per-pixel BCE);
-`psnr` is in dB for signals in [0, 1], computed per image and averaged.
+`psnr` is in dB for signals in [0, 1], computed per image and averaged; `ssim` (scikit-image's
+structural similarity, 1 = identical) likewise per image and averaged.
 BCE against grey-level targets is not a likelihood (its minimum is the targets' own entropy,
 not 0), so compare it only with other per-pixel BCEs on the same data.
 """
@@ -29,6 +30,27 @@ def psnr(recon: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> 
     return (10 * torch.log10(data_range**2 / per_image)).clamp_max(100.0).mean().item()
 
 
+def ssim(recon: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> float | None:
+    """Mean over images of scikit-image's SSIM; (N, C, H, W) images or (N, T, F) sequences.
+
+    The window is 7 pixels (scikit-image's default) or the largest odd size that fits the image;
+    None where no 3x3 window fits (flat vectors).
+    """
+    from skimage.metrics import structural_similarity
+
+    r, t = recon.detach().cpu().float().numpy(), target.detach().cpu().float().numpy()
+    if r.ndim == 2:  # flat vectors: no spatial structure to compare
+        r, t = r[:, None, :], t[:, None, :]
+    channels = r.ndim == 4
+    side = min(r.shape[-2:])
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return None
+    scores = [structural_similarity(a, b, data_range=data_range, win_size=win, channel_axis=0 if channels else None)
+              for a, b in zip(r, t)]
+    return float(sum(scores) / len(scores))
+
+
 def code_stats(z: torch.Tensor, dead_threshold: float = 1e-3) -> dict:
     """Mean code activation (the article's sparsity number) and the fraction of units never active.
 
@@ -50,8 +72,11 @@ def reconstruction_metrics(recon: torch.Tensor, target: torch.Tensor) -> dict:
     """BCE (only for targets in [0, 1], where it is defined), MSE, and PSNR over the data's range."""
     lo, hi = target.min().item(), target.max().item()
     if 0.0 <= lo and hi <= 1.0:
-        return {"bce": bce(recon, target), "mse": mse(recon, target), "psnr": psnr(recon, target)}
-    return {"bce": None, "mse": mse(recon, target), "psnr": psnr(recon, target, data_range=max(hi - lo, 1e-12))}
+        return {"bce": bce(recon, target), "mse": mse(recon, target), "psnr": psnr(recon, target),
+                "ssim": ssim(recon, target)}
+    span = max(hi - lo, 1e-12)
+    return {"bce": None, "mse": mse(recon, target), "psnr": psnr(recon, target, data_range=span),
+            "ssim": ssim(recon, target, data_range=span)}
 
 
 def quantize_codes(z: torch.Tensor, bits: int = 8) -> torch.Tensor:

@@ -68,12 +68,13 @@ def main_table(results: dict):
 
 
 def baseline_blocks(d: dict) -> list[tuple]:
-    rows = [["mean training image", _f(d["mean_image"]["bce"]), _f(d["mean_image"]["psnr"], 1)],
-            ["entropy floor (perfect reconstruction)", _f(d["entropy_floor"]), "inf"]]
+    rows = [["mean training image", _f(d["mean_image"]["bce"]), _f(d["mean_image"]["psnr"], 1),
+             _f(d["mean_image"].get("ssim"), 3)],
+            ["entropy floor (perfect reconstruction)", _f(d["entropy_floor"]), "inf", "1.000"]]
     blocks = [("h", 2, "Baselines"),
               ("p", f"`{d['name']}`: {d['n_train']} training and {d['n_test']} test images of shape {d['shape']}. "
                     "A loss only means something next to these."),
-              ("table", ["baseline", "test BCE", "PSNR (dB)"], rows)]
+              ("table", ["baseline", "test BCE", "PSNR (dB)", "SSIM"], rows)]
     if "pixel_probes" in d:
         p = d["pixel_probes"]
         blocks.append(("p", f"Probes on raw pixels: linear {_pct(p['linear_probe'])}, k-NN {_pct(p['knn_probe'])}."))
@@ -85,10 +86,10 @@ def experiment_blocks(r: dict) -> list[tuple]:
     m, b = r["metrics"], r["baselines"]
     text = (f"`{r['model']}`, {r['recipe']} recipe: {r['optimizer']} (lr {r['lr']:g}), batch {r['batch_size']}, "
             f"{r['epochs']} epochs" + (f" on the first {r['train_limit']} training images" if r["train_limit"] else "")
-            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {m['psnr']:.2f} dB; code of "
+            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {m['psnr']:.2f} dB, SSIM {_f(m.get('ssim'), 3)}; code of "
             f"{r['code_numel']} numbers, mean activation {m['code_mean']:.3f}, dead units {m['dead_units']:.0%}.")
     if "input_psnr" in m:
-        text += f" The noisy input itself has PSNR {m['input_psnr']:.2f} dB."
+        text += f" The noisy input itself has PSNR {m['input_psnr']:.2f} dB, SSIM {_f(m.get('input_ssim'), 3)}."
     if "elbo" in m:
         text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
                  f"bound (k={m['k']}) {m['iw_bound']:.2f}; {m['active_units']} active latent units, KL {m['kl']:.2f} nats.")
@@ -96,7 +97,7 @@ def experiment_blocks(r: dict) -> list[tuple]:
     k = b["pca"].get("components", r["code_numel"])
     pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
     blocks.append(("p", f"Same budget baselines: PCA with {pca_size} components: BCE {b['pca']['bce']:.4f}, "
-                        f"PSNR {b['pca']['psnr']:.2f} dB; JPEG with {4 * r['code_numel']} bytes of payload: "
+                        f"PSNR {b['pca']['psnr']:.2f} dB, SSIM {_f(b['pca'].get('ssim'), 3)}; JPEG with {4 * r['code_numel']} bytes of payload: "
                         f"{_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the first "
                         f"{b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers)."))
     blocks += [("fig", path, caption) for path, caption in r.get("figures", [])]
@@ -110,7 +111,7 @@ def _bce(r) -> str:
 def _jpeg(j: dict) -> str:
     if j["over_budget"] > 0.5:
         return f"does not fit ({j['payload_bytes']:.0f} B at lowest quality)"
-    return f"BCE {j['bce']:.4f}, PSNR {j['psnr']:.1f} dB"
+    return f"BCE {j['bce']:.4f}, PSNR {j['psnr']:.1f} dB" + (f", SSIM {j['ssim']:.3f}" if j.get("ssim") is not None else "")
 
 
 def _f(x, digits: int = 4) -> str:
