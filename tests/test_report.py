@@ -30,6 +30,7 @@ def test_every_experiment_and_section_present(report_dir):
     # the denoising net's code (32 x 2 x 2) outnumbers an 8x8 image's pixels: PCA keeps all 64
     assert "PCA with all 64 (the code has more numbers than the image) components" in md
     assert "SSIM" in md and "The noisy input itself has PSNR" in md
+    assert "bits per dimension" in md and "per dimension" in md
     results = json.loads((report_dir / "results.json").read_text())
     assert [r["key"] for r in results["experiments"]] == [e.key for e in experiments.EXPERIMENTS]
     for path in re.findall(r"\]\((figures/[^)]+)\)", md):

@@ -6,6 +6,7 @@ reproduce continues where it stopped. Everything a report shows is in `results.j
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 import time
@@ -104,7 +105,8 @@ def likelihood_section(run: Run, prof: Profile, seed: int) -> dict:
         return {}
     inputs, _, _ = run.split("test")
     report = likelihood_report(run.model, inputs[: prof.iw_images], k=prof.iw_k, seed=seed)
-    return {k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl")} | {"iw_n": report["n"]}
+    out = {k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl", "kl_per_dim")}
+    return out | {"iw_n": report["n"], "bits_per_dim": -report["iw_bound"] / (inputs[0].numel() * math.log(2))}
 
 
 def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:

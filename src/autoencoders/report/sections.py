@@ -92,7 +92,9 @@ def experiment_blocks(r: dict) -> list[tuple]:
         text += f" The noisy input itself has PSNR {m['input_psnr']:.2f} dB, SSIM {_f(m.get('input_ssim'), 3)}."
     if "elbo" in m:
         text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
-                 f"bound (k={m['k']}) {m['iw_bound']:.2f}; {m['active_units']} active latent units, KL {m['kl']:.2f} nats.")
+                 f"bound (k={m['k']}) {m['iw_bound']:.2f} ({m['bits_per_dim']:.3f} bits per dimension; a Bernoulli "
+                 f"likelihood of grey levels, not of the images); {m['active_units']} active latent units, KL {m['kl']:.2f} "
+                 f"nats in all, per dimension " + ", ".join(f"{v:.2f}" for v in m["kl_per_dim"]) + ".")
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
     k = b["pca"].get("components", r["code_numel"])
     pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
