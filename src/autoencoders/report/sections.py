@@ -62,7 +62,8 @@ def main_table(results: dict):
             _f(main.get("bce_code_8bit")), _f(main["baselines"]["pca"]["bce"]), _jpeg(main["baselines"]["jpeg_8bit"]),
             _f(main["metrics"]["code_mean"], 2), _pct(probes.get("linear_probe")), _pct(probes.get("knn_probe")),
             " / ".join(str(r["epochs"]) for r in recs.values()),
-            " / ".join(f"{r['train_seconds']:.0f} s" for r in recs.values()),
+            " / ".join(f"{r['train_seconds']:.0f} s" + (f" ({r['recipe']})" if len(recs) > 1 else "")
+                       for r in recs.values()),
         ])
     return header, rows
 
