@@ -14,6 +14,7 @@ from .errors import ConfigError, unknown
 OPTIMIZERS = ("adam", "rmsprop", "adadelta")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "linear", "cosine", "onecycle")  # training/schedule.py draws them
 BINARIZE = ("dynamic",)
 # Keras 1 (the article's) defaults; modern Keras uses lr=1e-3 for Adadelta, with which the
 # article's models barely move (~0.69 BCE after 5 epochs, DESIGN.md).
@@ -80,6 +81,9 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     patience: int | None = None  # early stopping on validation loss; None: off
+    schedule: str = "constant"  # learning rate per batch: constant, linear, cosine, onecycle
+    warmup: float = 0.0  # fraction of all steps spent ramping the lr up linearly from 0
+    clip_grad: float | None = None  # clip the gradients' global L2 norm to this; None: off
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -94,6 +98,12 @@ class TrainConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1, got {self.patience}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(unknown("schedule", self.schedule, SCHEDULES))
+        if not 0.0 <= float(self.warmup) < 1.0:
+            raise ConfigError(f"warmup must be a fraction of the steps in [0, 1), got {self.warmup}")
+        if self.clip_grad is not None and not float(self.clip_grad) > 0:
+            raise ConfigError(f"clip_grad must be > 0, got {self.clip_grad}")
 
     @property
     def learning_rate(self) -> float:

@@ -43,6 +43,8 @@ class RunLogger:
         for split in ("train", "val"):
             for name, value in record.get(split, {}).items():
                 self._tb.add_scalar(f"{name}/{split}", value, record["epoch"])
+        if "lr" in record:
+            self._tb.add_scalar("lr", record["lr"], record["epoch"])
         self._tb.flush()
 
     def close(self) -> None:
@@ -67,7 +69,8 @@ def read_history(run_dir) -> list[dict]:
 
 def _summary_line(r: dict) -> str:
     fmt = lambda d: " ".join(f"{k}={v:.4f}" for k, v in d.items())  # noqa: E731
-    return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}  val {fmt(r['val'])}  ({r['seconds']:.1f}s)"
+    lr = f"  lr {r['lr']:.2e}" if "lr" in r else ""
+    return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}  val {fmt(r['val'])}{lr}  ({r['seconds']:.1f}s)"
 
 
 def _summary_writer(path: Path, purge_step: int):

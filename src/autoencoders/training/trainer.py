@@ -24,6 +24,7 @@ from . import distributed as dist
 from .callbacks import RunLogger
 from .checkpoint import CONFIG, load_state, save_state, unwrap
 from .inputs import TrainingData, load_training_data
+from .schedule import lr_at, set_lr
 
 EVAL_BATCH = 2048
 
@@ -96,10 +97,12 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
                         data.sample_shape)
     optimizer = make_optimizer(model, config)
-    counters = {"epoch": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
+    counters = {"epoch": 0, "step": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
                 "input_shape": list(data.sample_shape)}
     if resume:
         counters = load_state(out, model, optimizer)
+        # runs saved before schedules existed: every epoch was a whole pass
+        counters.setdefault("step", counters["epoch"] * _batches_per_epoch(len(data.x_train), config.train.batch_size))
     elif out is not None and dist.is_main():
         Path(out).mkdir(parents=True, exist_ok=True)
     if out is not None and dist.is_main():  # a resumed run may have a new epoch budget: record it
@@ -118,10 +121,10 @@ def _epochs(model, data, optimizer, config, counters, logger, out, device) -> li
     tc = config.train
     for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
         start = time.perf_counter()
-        train_terms = train_epoch(model, data, optimizer, epoch, config, logger, device)
+        train_terms = train_epoch(model, data, optimizer, epoch, config, logger, device, counters)
         val_terms = evaluate_loss(unwrap(model), data.val_input, data.x_val, precision=tc.precision)
         record = {"epoch": epoch, "train": train_terms, "val": val_terms,
-                  "seconds": round(time.perf_counter() - start, 3)}
+                  "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - start, 3)}
         history.append(record)
         logger.epoch_end(record)
         stop = _early_stop(counters, val_terms["loss"], tc.patience)
@@ -144,11 +147,13 @@ def _early_stop(counters: dict, val_loss: float, patience: int | None) -> bool:
     return patience is not None and counters["stale"] >= patience
 
 
-def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunConfig, logger, device) -> dict:
+def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunConfig, logger, device,
+                counters: dict | None = None) -> dict:
     """One pass over a fresh permutation; returns the sample-weighted mean of every loss term.
 
     Every rank draws the same permutation and the same noise for the whole global batch, then
-    trains on its own slice (distributed.shard), so N processes compute what one would.
+    trains on its own slice (distributed.shard), so N processes compute what one would. The
+    learning rate is set before every step from `counters["step"]` (training/schedule.py).
     """
     model.train()
     tc = config.train
@@ -156,6 +161,9 @@ def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunCon
     g = torch.Generator(device=device).manual_seed(tc.seed * 1_000_003 + epoch)
     perm = torch.randperm(n, generator=g, device=device)
     n_batches = _batches_per_epoch(n, bs)
+    total_steps = n_batches * tc.epochs
+    if counters is None:  # a caller that keeps no counters: every earlier epoch was a whole pass
+        counters = {"step": (epoch - 1) * n_batches}
     losses = torch.zeros(n_batches, device=device)  # checked once per epoch: no per-step host sync
     sums: dict = {}
     with logger.progress(n_batches, epoch, tc.epochs) as bar:
@@ -166,7 +174,11 @@ def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunCon
                 out = model(x, target)
             optimizer.zero_grad(set_to_none=True)
             (out.loss * scale if scale != 1.0 else out.loss).backward()
+            if tc.clip_grad is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
+            set_lr(optimizer, lr_at(counters["step"], total_steps, tc.learning_rate, tc.schedule, tc.warmup))
             optimizer.step()
+            counters["step"] += 1
             losses[b] = out.loss.detach()
             _accumulate(sums, out, len(x))
             bar.update()
