@@ -16,7 +16,7 @@ import torch
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import ConfigError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
-from .registry import create_model, model_defaults
+from .registry import create_model, model_defaults, train_defaults
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_weights, read_config
 from .training.inputs import load_split
@@ -64,7 +64,8 @@ class Run:
         """Loss terms, per-pixel BCE/MSE, PSNR, SSIM and code statistics on a whole split."""
         inputs, targets, _ = self.split(split)
         result = {"split": split, "n": len(inputs), "model": self.config.model.name}
-        result.update({f"loss_{k}": v for k, v in evaluate_loss(self.model, inputs, targets).items()})
+        terms = evaluate_loss(self.model, inputs, targets)  # the total "loss" and its named terms
+        result.update({k if k == "loss" else f"loss_{k}": v for k, v in terms.items()})
         recon = self.reconstruct(inputs)
         result.update(reconstruction_metrics(recon, targets.cpu()))
         result.update(code_stats(self.encode(inputs)))
@@ -90,6 +91,7 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
     for key in model_kw:
         if key not in valid:
             raise ConfigError(f"model '{model}': " + unknown("option", key, valid))
+    train_kw = {**train_defaults(model), **train_kw}  # the model's registered (the article's) batch size
     config = RunConfig(DataConfig(name=data, **data_kw), ModelConfig(model, model_kw), TrainConfig(**train_kw))
     return config.validate()
 

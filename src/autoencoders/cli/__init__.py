@@ -51,7 +51,10 @@ def main(argv=None) -> int:
 
 
 def build_parser() -> Parser:
+    from .. import __version__
+
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     from . import bench_cmd, data_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
 

@@ -2,14 +2,12 @@
 
 `sample`, `manifold` and `likelihood` need a variational model (a posterior and a prior);
 the others work on any run. Figures are written atomically; errors name the file or the run.
+numpy and torch are imported inside the commands: `ae --help` should not wait for torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
-import torch
 
 from ..errors import ConfigError, DataError
 from ..fileio import atomic_path, write_json
@@ -88,6 +86,8 @@ def _codes(args) -> None:
 
 
 def _sample(args) -> None:
+    import torch
+    
     from ..viz.latent import image_grid
 
     run = _load(args)
@@ -171,6 +171,8 @@ def _denoise(args) -> None:
 
 def read_input(path: Path, shape: tuple) -> torch.Tensor:
     """An image file, a folder of images or a .npy -> (N, *shape) float32, checked against `shape`."""
+    import torch
+    
     if path.is_dir():
         files = _image_files(path)
         return torch.stack([_read_image(f, shape) for f in files])
@@ -191,6 +193,9 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _read_image(path: Path, shape: tuple) -> torch.Tensor:
+    import numpy as np
+    import torch
+    
     from PIL import Image
 
     if len(shape) != 3:
@@ -208,6 +213,9 @@ def _read_image(path: Path, shape: tuple) -> torch.Tensor:
 
 def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
     """A batch (N, *shape) or one sample `shape`; (N, H, W) / (H, W) also fit 1-channel image runs."""
+    import numpy as np
+    import torch
+    
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
@@ -224,6 +232,8 @@ def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
 
 def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
     """Write x : (N, *shape) in the form of `source`: a .npy of its shape, an image, or a folder."""
+    import numpy as np
+    
     if source.suffix.lower() == ".npy":
         if output.suffix.lower() != ".npy":
             raise DataError(f"{output}: INPUT is a .npy, so OUTPUT must be a .npy too")
@@ -240,6 +250,8 @@ def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
 
 
 def _write_image(path: Path, image: torch.Tensor) -> None:
+    import numpy as np
+    
     from PIL import Image
 
     fmt = Image.registered_extensions().get(path.suffix.lower())

@@ -20,25 +20,31 @@ class Experiment:
     title: str
     model: str
     epochs: int  # the article's budget (ours where the article trains nothing: lstm)
-    batch_size: int
     article_loss: float | None = None  # test per-pixel BCE the article reports
     article_optimizer: str = "adadelta"
     options: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
 
+    @property
+    def batch_size(self) -> int:
+        """The article's batch size, registered with the model (one source for `ae train` too)."""
+        from ..registry import train_defaults
+
+        return train_defaults(self.model).get("batch_size", TrainConfig.batch_size)
+
 
 EXPERIMENTS = (
-    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 256, 0.10),
-    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 256, 0.11),
-    Experiment("deep", "Deep dense 128-64-32", "deep", 100, 256, 0.097),
-    Experiment("conv", "Convolutional", "conv", 50, 128, 0.094),
-    Experiment("denoise", "Denoising convolutional (gaussian 0.5)", "conv-denoise", 100, 128,
+    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10),
+    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11),
+    Experiment("deep", "Deep dense 128-64-32", "deep", 100, 0.097),
+    Experiment("conv", "Convolutional", "conv", 50, 0.094),
+    Experiment("denoise", "Denoising convolutional (gaussian 0.5)", "conv-denoise", 100,
                data={"noise": "gaussian:0.5"}),
     # The article builds the LSTM autoencoder but never trains it; 20 epochs is our budget.
-    Experiment("lstm", "Sequence-to-sequence LSTM (rows as steps)", "lstm", 20, 256,
+    Experiment("lstm", "Sequence-to-sequence LSTM (rows as steps)", "lstm", 20,
                article_optimizer="rmsprop", data={"as_sequence": True}),
     # The article's VAE example: RMSprop, batch 100, 50 epochs.
-    Experiment("vae", "Variational, 2-D latent", "vae", 50, 100, article_optimizer="rmsprop"),
+    Experiment("vae", "Variational, 2-D latent", "vae", 50, article_optimizer="rmsprop"),
 )
 
 RECIPES = ("article", "modern")
