@@ -102,8 +102,9 @@ def train(model: str = "dense", data: str = "digits", *, out=None, quiet: bool =
     return train_config(config, out, quiet=quiet)
 
 
-def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False) -> Run:
-    net, _, history = fit(config, out, resume=resume, quiet=quiet)
+def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False, progress=None) -> Run:
+    """Train `config` into `out`; `progress(epoch, epochs, batch, batches)` hears of every batch."""
+    net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
     path = Path(out) if out is not None else None
     return Run(net, config, path, read_history(path) if path else history)
 
@@ -116,14 +117,15 @@ def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
     return train_config(config, path, quiet=quiet, resume=True)
 
 
-def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
+def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None) -> Run:
     """Train `config` into `out`, reusing a finished run there and resuming an interrupted one."""
     out = Path(out)
     if not (out / "config.json").exists():
-        return train_config(config, out, quiet=quiet)
+        return train_config(config, out, quiet=quiet, progress=progress)
     if is_finished(config, out):
         return load_run(out, device=config.train.device)
-    return train_config(config, out, quiet=quiet, resume=(out / "state" / "trainer.json").exists())
+    resume = (out / "state" / "trainer.json").exists()
+    return train_config(config, out, quiet=quiet, resume=resume, progress=progress)
 
 
 def is_finished(config: RunConfig, out) -> bool:

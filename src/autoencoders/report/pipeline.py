@@ -23,6 +23,7 @@ from ..evaluation.probes import probes
 from ..fileio import write_json
 from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
 from .figures import dataset_figures, experiment_figures
+from .progress import ReproduceProgress, epoch_cost
 
 
 def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern", data: str = "mnist",
@@ -46,14 +47,17 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
         finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
-    total = sum(epochs_for(e, prof) for e, _ in jobs)
-    with tqdm(total=total, desc="reproduce", unit="epoch", disable=quiet, file=sys.stderr) as bar:
+    train = load_dataset(data, "train")
+    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof), _cost(e, prof, train))
+                                  for e, r in jobs}, quiet=quiet)
+    try:
         for exp, rec in jobs:
-            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"])
+            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress)
             results["experiments"].append(result)
-            bar.update(epochs_for(exp, prof))
             if not quiet:
-                tqdm.write(_progress_line(result))
+                tqdm.write(_progress_line(result), file=sys.stderr)
+    finally:
+        progress.close()
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
@@ -63,10 +67,15 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
 
 
 def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
-                   dataset: dict) -> dict:
+                   dataset: dict, progress: ReproduceProgress | None = None) -> dict:
     """Train (or reuse) one experiment's run, then measure it and draw its figures."""
     config = run_config(exp, recipe, prof, data, seed)
-    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True)
+    if progress is not None:
+        progress.start(f"{recipe} {exp.key}")
+    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True,
+                         progress=progress.hook if progress is not None else None)
+    if progress is not None:
+        progress.done()
     metrics = run.evaluate("test")
     result = {
         "key": exp.key, "title": exp.title, "recipe": recipe, "model": exp.model,
@@ -80,6 +89,14 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     result["baselines"] = matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
+
+
+def _cost(exp: Experiment, prof: Profile, train) -> float:
+    """One epoch's work for the progress bar: training samples x forward FLOPs per sample."""
+    shape = tuple(train.images.shape[1:])
+    shape = shape[1:] if exp.data.get("as_sequence") else shape  # (1, H, W) read as H steps of W
+    n = min(len(train), prof.limit) if prof.limit else len(train)
+    return epoch_cost(exp.model, exp.options, shape, n)
 
 
 def code_section(run: Run, prof: Profile, seed: int) -> dict:

@@ -14,13 +14,17 @@ from ..fileio import write_text
 class RunLogger:
     """Writes `history.jsonl` and `tb/` in the run directory and prints epoch summaries.
 
-    Only the main process logs (the trainer passes `enabled=False` elsewhere).
+    Only the main process logs (the trainer passes `enabled=False` elsewhere). `on_batch(epoch,
+    epochs, batch, batches)` is told of every batch, shown or not: `ae reproduce` draws one bar
+    over all its experiments from it.
     """
 
-    def __init__(self, run_dir, *, quiet: bool = False, start_epoch: int = 0, enabled: bool = True):
+    def __init__(self, run_dir, *, quiet: bool = False, start_epoch: int = 0, enabled: bool = True,
+                 on_batch=None):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.quiet = quiet
         self.enabled = enabled
+        self.on_batch = on_batch if enabled else None
         self._tb = None
         if enabled and self.run_dir is not None:
             self._truncate_history(start_epoch)
@@ -29,7 +33,8 @@ class RunLogger:
     def progress(self, total: int, epoch: int, epochs: int):
         """A per-epoch bar over batches; silent when not a TTY or when quiet."""
         disable = self.quiet or not self.enabled or not sys.stderr.isatty()
-        return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
+        bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
+        return bar if self.on_batch is None else _Reporting(bar, self.on_batch, epoch, epochs, total)
 
     def epoch_end(self, record: dict) -> None:
         if not self.enabled:
@@ -58,6 +63,25 @@ class RunLogger:
             return
         keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= start_epoch]
         write_text(path, "".join(line + "\n" for line in keep))
+
+
+class _Reporting:
+    """A per-epoch bar that also calls `hook(epoch, epochs, batch, batches)` after each update."""
+
+    def __init__(self, bar, hook, epoch: int, epochs: int, total: int):
+        self.bar, self.hook, self.epoch, self.epochs, self.total, self.done = bar, hook, epoch, epochs, total, 0
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+        self.done += n
+        self.hook(self.epoch, self.epochs, self.done, self.total)
 
 
 def read_history(run_dir) -> list[dict]:

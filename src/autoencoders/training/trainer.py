@@ -79,19 +79,20 @@ def flush_denormals():
             torch.set_flush_denormal(False)
 
 
-def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False):
+def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, progress=None):
     """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history).
 
     Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
+    `progress(epoch, epochs, batch, batches)`, if given, is called after every batch (RunLogger).
     """
     config.validate()
     device = dist.setup(resolve_device(config.train.device))
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left as it was
-        return _fit(config, out, device, resume=resume, quiet=quiet)
+        return _fit(config, out, device, resume=resume, quiet=quiet, progress=progress)
 
 
-def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool):
+def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool, progress=None):
     data = load_training_data(config.data, device, config.train.seed)
     torch.manual_seed(config.train.seed)
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
@@ -107,7 +108,7 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
         Path(out).mkdir(parents=True, exist_ok=True)
     if out is not None and dist.is_main():  # a resumed run may have a new epoch budget: record it
         write_json(Path(out) / CONFIG, config.to_dict())
-    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main())
+    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main(), on_batch=progress)
     try:
         with flush_denormals():
             history = _epochs(dist.wrap(model, device), data, optimizer, config, counters, logger, out, device)

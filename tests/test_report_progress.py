@@ -1,0 +1,42 @@
+"""`ae reproduce`'s progress: one bar over all experiments that moves with every batch and weighs
+each experiment by its cost, so its ETA is measured throughput times the work left (issue #12)."""
+
+from autoencoders.report import progress as progress_module
+from autoencoders.report.pipeline import reproduce
+from autoencoders.report.progress import ReproduceProgress, epoch_cost
+
+
+def test_work_is_weighted_by_cost_and_unrun_work_leaves_the_total():
+    p = ReproduceProgress({"cheap": (2, 1.0), "dear": (2, 9.0), "reused": (3, 5.0)}, quiet=True)
+    assert p.total == 35.0
+    p.start("cheap")
+    p.hook(1, 2, 1, 4)
+    assert p.n == 0.25  # a quarter of an epoch is already progress
+    for b in range(1, 5):
+        p.hook(2, 2, b, 4)
+    p.done()
+    assert p.n / p.total == 2 / 35  # the cheap job's 2 epochs, not 2 of 7 epochs
+    p.start("dear")
+    p.hook(2, 2, 2, 2)  # resumed after epoch 1: that epoch was not run now
+    p.done()
+    p.start("reused")
+    p.done()  # a finished run reused: no training at all
+    assert p.n == p.total == 2.0 + 9.0
+    p.close()
+
+
+def test_a_conv_epoch_costs_more_than_a_dense_one():
+    assert epoch_cost("conv-denoise", {}, (1, 28, 28), 10) > 10 * epoch_cost("dense", {}, (1, 28, 28), 10)
+
+
+def test_reproduce_reports_every_batch_with_the_experiment_name(tmp_path, monkeypatch):
+    calls = []
+    original = ReproduceProgress.hook
+
+    def spy(self, epoch, epochs, batch, batches):
+        calls.append((self.label, epoch, batch, batches))
+        original(self, epoch, epochs, batch, batches)
+
+    monkeypatch.setattr(progress_module.ReproduceProgress, "hook", spy)
+    reproduce(tmp_path, profile="tiny", data="digits", only="dense", quiet=True)
+    assert calls == [("modern dense", 1, 1, 2), ("modern dense", 1, 2, 2)]  # 512 images, batch 256
