@@ -15,14 +15,14 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, ensure_trained, is_finished
+from ..api import Run, ensure_trained, is_finished, load_run
 from ..data import load_dataset
 from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..fileio import write_json
 from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
-from .figures import dataset_figures, experiment_figures
+from .figures import dataset_figures, experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
 
 
@@ -58,6 +58,7 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
                 tqdm.write(_progress_line(result), file=sys.stderr)
     finally:
         progress.close()
+    results["summary_figure"] = _summary(results, out, data, prof, seed)
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
@@ -86,9 +87,21 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     }
     result.update(code_section(run, prof, seed))
     result["metrics"].update(likelihood_section(run, prof, seed))
-    result["baselines"] = matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
+    # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
+    noisy = config.data.noise is not None
+    result["baselines"] = None if noisy else matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
+
+
+def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
+    """The summary figure from the main recipe's runs (modern when it ran), one row per experiment."""
+    main = "modern" if "modern" in results["recipes"] else "article"
+    rows = [(f"{r['key']}: test BCE {r['metrics']['bce']:.4f}", load_run(out / "runs" / f"{main}-{r['key']}"))
+            for r in results["experiments"] if r["recipe"] == main]
+    if not rows:
+        return None
+    return summary_figure(rows, load_dataset(data, "test").images, out / "figures")
 
 
 def _cost(exp: Experiment, prof: Profile, train) -> float:
