@@ -55,7 +55,7 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
             result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress)
             results["experiments"].append(result)
             if not quiet:
-                tqdm.write(_progress_line(result), file=sys.stderr)
+                tqdm.write(_progress_line(result))
     finally:
         progress.close()
     results["summary_figure"] = _summary(results, out, data, prof, seed)
