@@ -40,3 +40,17 @@ def test_reproduce_reports_every_batch_with_the_experiment_name(tmp_path, monkey
     monkeypatch.setattr(progress_module.ReproduceProgress, "hook", spy)
     reproduce(tmp_path, profile="tiny", data="digits", only="dense", quiet=True)
     assert calls == [("modern dense", 1, 1, 2), ("modern dense", 1, 2, 2)]  # 512 images, batch 256
+
+
+def test_time_left_is_measured_throughput_times_the_work_left_plus_evaluations():
+    now = [0.0]
+    p = ReproduceProgress({"dense": (1, 1.0), "denoise": (1, 3.0)}, quiet=True, clock=lambda: now[0])
+    assert p.seconds_left() is None  # nothing measured yet: no guess
+    p.start("dense")
+    now[0] = 10.0
+    p.hook(1, 1, 1, 1)
+    p.done()  # 1 unit of work in 10 s
+    now[0] = 15.0
+    p.start("denoise")  # its evaluation took 5 s
+    assert p.seconds_left() == 3.0 * 10 + 1 * 5.0  # 3x the work at the measured rate, one evaluation left
+    p.close()

@@ -40,25 +40,27 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
     out = Path(out)
     start = time.perf_counter()
     results = {"profile": profile, "data": data, "recipes": list(recipes), "command": " ".join(sys.argv),
-               "environment": environment(), "experiments": [],
-               "dataset": dataset_section(data, prof, out, seed)}
+               "environment": environment(), "experiments": []}
     jobs = [(e, r) for r in recipes for e in experiments]
     if not train:
         finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
-    train = load_dataset(data, "train")
-    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof), _cost(e, prof, train))
+    train_set = load_dataset(data, "train")
+    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof), _cost(e, prof, train_set))
                                   for e, r in jobs}, quiet=quiet)
     try:
+        progress.phase("baselines of the data")
+        results["dataset"] = dataset_section(data, prof, out, seed)
         for exp, rec in jobs:
             result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress)
             results["experiments"].append(result)
             if not quiet:
                 tqdm.write(_progress_line(result))
+        progress.phase("summary figure")
+        results["summary_figure"] = _summary(results, out, data, prof, seed)
     finally:
         progress.close()
-    results["summary_figure"] = _summary(results, out, data, prof, seed)
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
