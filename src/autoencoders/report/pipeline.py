@@ -21,11 +21,11 @@ from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..fileio import write_json
-from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
+from .experiments import Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
 from .figures import dataset_figures, experiment_figures
 
 
-def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern", data: str = "mnist",
+def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", data: str = "mnist",
               only: str | None = None, seed: int = 0, quiet: bool = False, train: bool = True) -> dict:
     """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`.
 
@@ -33,7 +33,7 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
     as not run (a report of what a long reproduction has finished so far).
     """
     prof, experiments = get_profile(profile), select(only)
-    recipes = RECIPES if recipe == "both" else (recipe,)
+    recipes = recipes_named(recipe)
     for r in recipes:  # fail on a bad recipe or model before any training starts
         [run_config(e, r, prof, data, seed) for e in experiments]
     out = Path(out)
@@ -46,12 +46,12 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
         finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
-    total = sum(epochs_for(e, prof) for e, _ in jobs)
+    total = sum(epochs_for(e, prof, r) for e, r in jobs)
     with tqdm(total=total, desc="reproduce", unit="epoch", disable=quiet, file=sys.stderr) as bar:
         for exp, rec in jobs:
             result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"])
             results["experiments"].append(result)
-            bar.update(epochs_for(exp, prof))
+            bar.update(epochs_for(exp, prof, rec))
             if not quiet:
                 tqdm.write(_progress_line(result))
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
