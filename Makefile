@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(AE) data fetch mnist
-	$(AE) reproduce --profile quick --out reproduce-quick
+	$(AE) reproduce --recipe fast --out reproduce-demo
 
 full: install
 	$(AE) data fetch mnist
@@ -31,4 +31,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) runs reproduce reproduce-quick .pytest_cache
+	rm -rf $(VENV) runs reproduce reproduce-demo reproduce-quick .pytest_cache
