@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(AE) data fetch mnist
-	$(AE) reproduce --profile quick --out reproduce-quick
+	$(AE) reproduce --recipe fast --out reproduce-demo
 
 full: install
 	$(AE) data fetch mnist
@@ -35,4 +35,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) runs reproduce reproduce-quick .pytest_cache
+	rm -rf $(VENV) runs reproduce reproduce-demo reproduce-quick .pytest_cache

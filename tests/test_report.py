@@ -17,7 +17,8 @@ from autoencoders.report.pipeline import reproduce
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
-    assert main(["reproduce", "--profile", "tiny", "--data", "digits", "--out", str(out), "--quiet"]) == 0
+    assert main(["reproduce", "--profile", "tiny", "--recipe", "modern", "--data", "digits", "--out", str(out),
+                 "--quiet"]) == 0
     return out
 
 
@@ -56,7 +57,7 @@ def test_finished_runs_are_reused(report_dir, monkeypatch):
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(api, "fit", no_training)
-    reproduce(report_dir, profile="tiny", data="digits", only="dense", quiet=True)
+    reproduce(report_dir, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
 
 
 def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypatch):

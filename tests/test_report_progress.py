@@ -38,7 +38,7 @@ def test_reproduce_reports_every_batch_with_the_experiment_name(tmp_path, monkey
         original(self, epoch, epochs, batch, batches)
 
     monkeypatch.setattr(progress_module.ReproduceProgress, "hook", spy)
-    reproduce(tmp_path, profile="tiny", data="digits", only="dense", quiet=True)
+    reproduce(tmp_path, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
     assert calls == [("modern dense", 1, 1, 2), ("modern dense", 1, 2, 2)]  # 512 images, batch 256
 
 

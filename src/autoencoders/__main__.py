@@ -1,5 +1,5 @@
 """`python -m autoencoders` is the `ae` command."""
 
-from .cli import main
+from .cli import console
 
-raise SystemExit(main())
+raise SystemExit(console())

@@ -33,6 +33,15 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def console() -> int:
+    """The `ae` program: choose CPU threading for this machine's load (cli/cpu.py), then `main`."""
+    if not {"-h", "--help", "--version"} & set(sys.argv[1:]) and len(sys.argv) > 1:
+        from .cpu import configure
+
+        configure()
+    return main()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -10,15 +10,36 @@ def register(sub) -> None:
     p.add_argument("--data", default="mnist")
     p.add_argument("--limit", type=int, help="use the first N training samples")
     p.add_argument("--bf16", action="store_true", default=None, help="also time bf16 autocast")
-    p.add_argument("-o", "--output", default="bench/RESULTS.md", help="Markdown table (JSON beside it)")
+    p.add_argument("-o", "--output", help="Markdown table, JSON beside it (default: bench/RESULTS.md, "
+                                          "or bench/TO_QUALITY.md with --to-quality)")
+    q = p.add_argument_group("time to quality (the headline speed figure)")
+    q.add_argument("--to-quality", action="store_true",
+                   help="seconds until each experiment's test metric reaches its target, per recipe")
+    q.add_argument("--recipes", default="fast,modern,article", help="comma-separated recipes to compare")
+    q.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
+    q.add_argument("--max-seconds", type=float, default=600.0,
+                   help="give up on a run after this much training time (default: 600)")
     p.set_defaults(func=_bench)
 
 
 def _bench(args) -> None:
+    if args.to_quality:
+        return _to_quality(args)
     from ..benchmark import run_suite
 
+    args.output = args.output or "bench/RESULTS.md"
     models = args.models.split(",") if args.models else None
     json_path = args.output.rsplit(".", 1)[0] + ".json"
     run_suite(models, epochs=args.epochs, data=args.data, limit=args.limit, out_md=args.output,
               out_json=json_path, bf16=args.bf16)
     print(f"wrote {args.output} and {json_path}")
+
+
+def _to_quality(args) -> None:
+    from ..benchmark.to_quality import run_to_quality
+    from ..report.experiments import recipes_named
+
+    recipes = [r for name in args.recipes.split(",") for r in recipes_named(name.strip())]
+    output = args.output or "bench/TO_QUALITY.md"
+    run_to_quality(args.only, recipes, data=args.data, max_seconds=args.max_seconds, out_md=output)
+    print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json")

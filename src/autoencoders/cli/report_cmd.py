@@ -5,8 +5,12 @@ from __future__ import annotations
 
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="train and evaluate the article's seven experiments; write a report")
-    p.add_argument("--profile", default="quick", help="full (the article's budgets), quick (minutes), tiny")
-    p.add_argument("--recipe", default="modern", help="modern (Adam, fresh noise), article, or both")
+    p.add_argument("--profile", default="demo",
+                   help="demo (the recipe's budget, evaluation in seconds), full (evaluation for reported "
+                        "numbers), quick (10,000 images, a smoke run), tiny")
+    p.add_argument("--recipe", default="fast",
+                   help="fast (one-cycle Adam, fewest epochs to the article's numbers), modern (Adam on the "
+                        "article's budgets), article (its own optimizers), both (modern and article), all")
     p.add_argument("--data", default="mnist", help="dataset (default: mnist)")
     p.add_argument("--out", default="reproduce", help="output folder (runs are reused from it)")
     p.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")

@@ -21,12 +21,12 @@ from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..fileio import write_json
-from .experiments import RECIPES, Experiment, Profile, epochs_for, get_profile, run_config, select
+from .experiments import Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
 from .figures import dataset_figures, experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
 
 
-def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern", data: str = "mnist",
+def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", data: str = "mnist",
               only: str | None = None, seed: int = 0, quiet: bool = False, train: bool = True) -> dict:
     """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`.
 
@@ -34,7 +34,7 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
     as not run (a report of what a long reproduction has finished so far).
     """
     prof, experiments = get_profile(profile), select(only)
-    recipes = RECIPES if recipe == "both" else (recipe,)
+    recipes = recipes_named(recipe)
     for r in recipes:  # fail on a bad recipe or model before any training starts
         [run_config(e, r, prof, data, seed) for e in experiments]
     out = Path(out)
@@ -47,7 +47,7 @@ def reproduce(out="reproduce", *, profile: str = "quick", recipe: str = "modern"
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
     train_set = load_dataset(data, "train")
-    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof), _cost(e, prof, train_set))
+    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
                                   for e, r in jobs}, quiet=quiet)
     try:
         progress.phase("baselines of the data")
@@ -97,8 +97,8 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
 
 
 def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
-    """The summary figure from the main recipe's runs (modern when it ran), one row per experiment."""
-    main = "modern" if "modern" in results["recipes"] else "article"
+    """The summary figure from the first recipe's runs, one row per experiment."""
+    main = results["recipes"][0]
     rows = [(f"{r['key']}: test BCE {r['metrics']['bce']:.4f}", load_run(out / "runs" / f"{main}-{r['key']}"))
             for r in results["experiments"] if r["recipe"] == main]
     if not rows:

@@ -63,8 +63,8 @@ def losses_to(r: dict, dataset: dict) -> list[tuple[str, float]]:
 def main_table(results: dict):
     """One row per experiment; a recipe's column only when it was run. A loss is bold only when it
     beats every baseline that applies; one that loses to a baseline is marked (see below the table)."""
-    recipes = [r for r in ("modern", "article") if r in results["recipes"]]
-    header = (["experiment", "article BCE"] + [f"ours ({'article recipe' if r == 'article' else r})" for r in recipes]
+    recipes = list(results["recipes"])
+    header = (["experiment", "article BCE"] + [f"ours ({r} recipe)" for r in recipes]
               + ["ours, code at 8 bits", "PCA, same size", "JPEG, same bytes (8-bit code)", "mean code activation",
                  "linear probe", "k-NN probe", "epochs", "train time"])
     by_key: dict = {}
@@ -72,7 +72,7 @@ def main_table(results: dict):
         by_key.setdefault(r["key"], {})[r["recipe"]] = r
     rows = []
     for recs in by_key.values():
-        main = recs.get("modern") or recs.get("article")
+        main = next(recs[rec] for rec in recipes if rec in recs)
         b, probes = main.get("baselines"), main.get("probes", {})
         rows.append([main["title"], _f(main["article_loss"], 3)]
                     + [_bce(recs.get(rec), results["dataset"]) for rec in recipes]

@@ -79,20 +79,24 @@ def flush_denormals():
             torch.set_flush_denormal(False)
 
 
-def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, progress=None):
+def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None,
+        progress=None):
     """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history).
 
-    Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
-    `progress(epoch, epochs, batch, batches)`, if given, is called after every batch (RunLogger).
+    `on_epoch_end(record, model, data)`, if given, is called after every epoch's checkpoint with
+    the epoch's history record; it returning True ends training there (e.g. a quality target
+    reached). `progress(epoch, epochs, batch, batches)`, if given, is called after every batch
+    (RunLogger). Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
     """
     config.validate()
     device = dist.setup(resolve_device(config.train.device))
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left as it was
-        return _fit(config, out, device, resume=resume, quiet=quiet, progress=progress)
+        return _fit(config, out, device, resume=resume, quiet=quiet, on_epoch_end=on_epoch_end, progress=progress)
 
 
-def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool, progress=None):
+def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool, on_epoch_end=None,
+         progress=None):
     data = load_training_data(config.data, device, config.train.seed)
     torch.manual_seed(config.train.seed)
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
@@ -111,13 +115,14 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
     logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main(), on_batch=progress)
     try:
         with flush_denormals():
-            history = _epochs(dist.wrap(model, device), data, optimizer, config, counters, logger, out, device)
+            history = _epochs(dist.wrap(model, device), data, optimizer, config, counters, logger, out, device,
+                              on_epoch_end)
     finally:
         logger.close()
     return model, data, history
 
 
-def _epochs(model, data, optimizer, config, counters, logger, out, device) -> list[dict]:
+def _epochs(model, data, optimizer, config, counters, logger, out, device, on_epoch_end=None) -> list[dict]:
     history = []
     tc = config.train
     for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
@@ -133,6 +138,8 @@ def _epochs(model, data, optimizer, config, counters, logger, out, device) -> li
         if out is not None and dist.is_main():
             save_state(out, model, optimizer, counters)
         dist.barrier()
+        if on_epoch_end is not None and on_epoch_end(record, unwrap(model), data):
+            break
         if stop:
             if not logger.quiet and dist.is_main():
                 print(f"early stop: validation loss has not improved for {tc.patience} epochs")
