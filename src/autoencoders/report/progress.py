@@ -1,9 +1,9 @@
 """One progress bar over everything `ae reproduce` does, moving with every training batch.
 
 The bar counts training work, not epochs: each experiment's epoch weighs its training samples
-times its model's cost per sample (forward FLOPs plus a per-value overhead), so an epoch of the
-dense net (~50 kFLOP per image) no longer counts as much as one of the denoising net (~9 MFLOP),
-which made the old per-epoch ETA wrong by 60%. The time left is measured, in two parts: training
+times its model's cost per sample (a time model over FLOPs, activations and input values fitted
+to `ae bench`), so an epoch of the dense net (~13 us per image) no longer counts as much as one
+of the denoising net (~500 us), which made the old per-epoch ETA wrong by 60%. The time left is measured, in two parts: training
 work left / training throughput so far, plus the experiments still to evaluate x the mean
 evaluation time so far (probes, t-SNE, baselines: up to a minute each, no batches to count).
 """
@@ -17,14 +17,17 @@ import time
 from tqdm.auto import tqdm
 
 
-# Work per input value that FLOPs do not count (BCE from logits, elementwise glue, the optimizer),
-# in forward-FLOP equivalents: about 10 ns per pixel per step where the matmuls run near 90 GFLOP/s
-# (DESIGN.md, bench/STEPS.md: the dense net's matmuls are only 27% of its step).
-PER_VALUE_COST = 300.0
+# A training step's time per sample, fitted to `ae bench`'s epoch times (bench/RESULTS.md, 2
+# threads): ~7 us per forward MFLOP, ~3.6 ns per activation value (elementwise work, memory
+# bound: the small conv nets' ReLU/pool/upsample maps cost more than their convolutions), ~13 ns
+# per input value (the BCE's transcendental functions, the optimizer). FLOPs alone put the conv
+# net's epoch at 1/6 of the denoiser's; measured, it is 0.45; this puts it at 0.5.
+US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 7.0, 3.6, 12.7
 
 
 def epoch_cost(model: str, options: dict, sample_shape: tuple, n_train: int) -> float:
-    """One epoch's work in forward-FLOP equivalents: FLOPs per sample plus the per-value overhead."""
+    """One epoch's training time on the benchmark machine, in microseconds: only the ratios
+    between experiments matter (the bar's rate is measured on this machine)."""
     import math
 
     import torch
@@ -33,8 +36,34 @@ def epoch_cost(model: str, options: dict, sample_shape: tuple, n_train: int) -> 
     from ..registry import create_model
 
     net = create_model(model, sample_shape, **options)
-    flops = forward_flops(net, torch.zeros(2, *sample_shape))
-    return (flops + PER_VALUE_COST * math.prod(sample_shape)) * n_train
+    sample = torch.zeros(2, *sample_shape)
+    per_sample = (US_PER_MFLOP * forward_flops(net, sample) / 1e6
+                  + US_PER_K_ACTIVATIONS * activations(net, sample) / 1e3
+                  + US_PER_K_VALUES * math.prod(sample_shape) / 1e3)
+    return per_sample * n_train
+
+
+def activations(net, sample) -> float:
+    """Values per sample written by the leaf modules in a forward pass (a recurrent layer's gates
+    included: 4 per LSTM unit and step, 3 per GRU's)."""
+    import torch
+
+    total = [0]
+
+    def count(module, inputs, output):
+        out = output[0] if isinstance(output, tuple) else output
+        gates = {"LSTM": 4, "GRU": 3}.get(getattr(module, "mode", ""), 1)
+        total[0] += out.numel() * (gates + 1 if gates > 1 else 1)
+
+    leaves = [m for m in net.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            net(sample)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total[0] / len(sample)
 
 
 class ReproduceProgress:
