@@ -99,11 +99,18 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
 def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
     """The summary figure from the first recipe's runs, one row per experiment."""
     main = results["recipes"][0]
-    rows = [(f"{r['key']}: test BCE {r['metrics']['bce']:.4f}", load_run(out / "runs" / f"{main}-{r['key']}"))
+    rows = [(_summary_label(r, results["dataset"]), load_run(out / "runs" / f"{main}-{r['key']}"))
             for r in results["experiments"] if r["recipe"] == main]
     if not rows:
         return None
     return summary_figure(rows, load_dataset(data, "test").images, out / "figures")
+
+
+def _summary_label(r: dict, dataset: dict) -> str:
+    from .sections import losses_to
+
+    worse = losses_to(r, dataset)
+    return f"{r['key']}: test BCE {r['metrics']['bce']:.4f}" + (f"  ⚠ worse than {worse[0][0]}" if worse else "")
 
 
 def _cost(exp: Experiment, prof: Profile, train) -> float:
