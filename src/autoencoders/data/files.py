@@ -84,6 +84,16 @@ def _reading(path: Path, what: str):
         raise DataError(f"cannot read {path} as {what}: {type(e).__name__}: {e}") from None
 
 
+def load_array(path: Path) -> np.ndarray:
+    """A .npy file as an array, its header and dtype checked first (see npyfile)."""
+    return _load_npy(path)
+
+
+def image_pixels(path: Path, channels: int) -> np.ndarray:
+    """One image file -> (channels, H, W) float32 in [0, 1], decoded as image folders are."""
+    return _decoding(path, _pixels, _open_image(path), channels, None)
+
+
 def _load_npy(path: Path) -> np.ndarray:
     with _reading(path, "a numpy array"), open(path, "rb") as f:
         return npyfile.read_array(f, os.fstat(f.fileno()).st_size, str(path))
@@ -137,12 +147,12 @@ def _from_array(x: np.ndarray, y, path: Path, sequence: bool):
     elif x.ndim != 4:
         raise DataError(f"{path}: array of shape {x.shape}: images need (N, H, W) or "
                         "(N, C, H, W); a time series (T, F) or (N, T, F) needs --window N")
-    images = torch.from_numpy(_unit_range(x, path))
+    images = torch.from_numpy(unit_range(x, path))
     return images, _labels(y, images.shape[0], path), {"kind": "image", "source": str(path),
                                                        "classes": _classes(y)}
 
 
-def _unit_range(x: np.ndarray, path: Path) -> np.ndarray:
+def unit_range(x: np.ndarray, path: Path) -> np.ndarray:
     """uint8 (or integers in 0..255) -> /255; floats must already lie in [0, 1]."""
     if x.dtype == np.bool_:
         return x.astype(np.float32)

@@ -23,6 +23,7 @@ from ..registry import create_model
 from . import distributed as dist
 from .callbacks import RunLogger
 from .checkpoint import CONFIG, load_state, save_state, unwrap
+from .datachecks import check_targets
 from .inputs import TrainingData, load_training_data
 
 EVAL_BATCH = 2048
@@ -95,6 +96,7 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
     torch.manual_seed(config.train.seed)
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
                         data.sample_shape)
+    check_targets(model, data.x_train, data.x_val, data.meta["source"])
     optimizer = make_optimizer(model, config)
     counters = {"epoch": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
                 "input_shape": list(data.sample_shape)}
