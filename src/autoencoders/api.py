@@ -112,7 +112,7 @@ def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bo
                  overwrite: bool = False) -> Run:
     """Train into `out` while holding it (rundir.claim): one writer per run folder."""
     owned = out is not None and distributed.is_main()
-    with claim(out, resume=resume, overwrite=overwrite, quiet=quiet) if owned else contextlib.nullcontext():
+    with claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext():
         if resume:
             _check_budget(config, out)
         net, _, history = fit(config, out, resume=resume, quiet=quiet)

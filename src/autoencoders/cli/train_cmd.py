@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import DataConfig, TrainConfig
+from ..errors import ConfigError
 from . import print_json
 
 _DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
@@ -87,7 +88,7 @@ def _exec_torchrun(nproc: int, argv: list[str]) -> None:
     import sys
 
     if nproc < 1:
-        raise SystemExit(f"ae train: error: --nproc must be >= 1, got {nproc}")
+        raise ConfigError(f"--nproc must be >= 1, got {nproc}")
     rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
     rest = [a for a in rest if not a.startswith("--nproc=")]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",

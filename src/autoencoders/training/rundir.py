@@ -26,11 +26,11 @@ RUN_FILES = ("config.json", "model.safetensors", "history.jsonl", "metrics.json"
 
 
 @contextlib.contextmanager
-def claim(out, *, resume: bool = False, overwrite: bool = False, quiet: bool = False):
+def claim(out, *, resume: bool = False, overwrite: bool = False):
     """Hold `out` exclusively while training into it.
 
     A folder that already holds a run is refused unless `resume` (continue it) or `overwrite`
-    (remove its run files first, said on stderr) is given.
+    (remove its run files first, said on stderr even when training is quiet) is given.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -46,8 +46,7 @@ def claim(out, *, resume: bool = False, overwrite: bool = False, quiet: bool = F
                 raise TrainingError(
                     f"{out} already holds a run ({describe(out)}); continue it with "
                     f"`ae train --resume {out}`, replace it with --overwrite, or choose another --out")
-            if not quiet:
-                print(f"--overwrite: replacing the run in {out} ({describe(out)})", file=sys.stderr)
+            print(f"--overwrite: replacing the run in {out} ({describe(out)})", file=sys.stderr)
             clear(out)
         yield out
 
