@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass, field, fields
+
+import numpy as np
 
 from .errors import ConfigError, unknown
 
@@ -177,10 +180,10 @@ def _matches(value, hint) -> bool:
         return any(_matches(value, h) for h in typing.get_args(hint))
     if hint is type(None):
         return value is None
-    if hint is float:  # an int is a fine float (JSON writes 1.0 as 1 in other tools)
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is float:  # an int is a fine float (JSON writes 1.0 as 1 in other tools); numpy's too
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     return isinstance(value, typing.get_origin(hint) or hint)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from typing import Callable
 
 from .errors import ConfigError, unknown
@@ -73,13 +74,13 @@ def _like(value, default) -> bool:
 
     A config.json edited by hand (code_size: "abc") must fail here, not inside a layer.
     """
-    number = (int, float)
+    number = numbers.Real
     if default is None:
         return value is None or isinstance(value, (str, int, float, bool))
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(value, bool) and isinstance(default, bool)
     if isinstance(default, int):
-        return isinstance(value, int) and value >= 1
+        return isinstance(value, numbers.Integral) and value >= 1
     if isinstance(default, float):
         return isinstance(value, number) and math.isfinite(value)
     if isinstance(default, (tuple, list)):

@@ -39,8 +39,13 @@ class RunLogger:
             print(_summary_line(record), flush=True)
         if self.run_dir is None:
             return
-        with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        path = self.run_dir / "history.jsonl"
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+        except OSError as e:  # a torn line is dropped on reading; the checkpoint is written after this
+            raise TrainingError(f"{e.strerror or e} while writing {path}; the previous checkpoint "
+                                "is intact") from None
         for split in ("train", "val"):
             for name, value in record.get(split, {}).items():
                 self._tb.add_scalar(f"{name}/{split}", value, record["epoch"])
