@@ -108,6 +108,25 @@ def test_train_config_types_are_checked():
         TrainConfig(batch_size=[1]).validate()
 
 
+def test_the_type_check_follows_any_dataclass_annotation():
+    """New config fields get checked without new code: Literal, tuple[int, ...], X | None."""
+    import dataclasses
+    import typing
+
+    from autoencoders.config import check_types
+
+    @dataclasses.dataclass
+    class Fields:
+        steps: tuple[int, ...] = (1,)
+        mode: typing.Literal["a", "b"] = "a"
+        rate: float | None = None
+
+    check_types(Fields([1, 2], "b", 3), "x")  # JSON gives lists for tuples, ints for floats
+    for bad, needle in ((Fields(["1"]), "x.steps"), (Fields(mode="c"), "'a' or 'b'"), (Fields(rate="1"), "x.rate")):
+        with pytest.raises(ConfigError, match=needle):
+            check_types(bad, "x")
+
+
 def _set_json(path, value):
     path.write_text(json.dumps(value))
 

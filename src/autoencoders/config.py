@@ -175,9 +175,21 @@ def check_types(config, section: str) -> None:
 
 
 def _matches(value, hint) -> bool:
-    """isinstance for the annotations configs use: int, float, str, bool, dict, X | None."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
+    """isinstance for config annotations: int, float, str, bool, dict, X | None, Literal, tuple[X, ...].
+
+    A tuple or list annotation accepts either (JSON has only lists) and checks every element.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, h) for h in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (tuple, list):
+        items = [a for a in args if a is not Ellipsis] or [typing.Any]
+        return isinstance(value, (tuple, list)) and all(_matches(v, items[min(i, len(items) - 1)])
+                                                         for i, v in enumerate(value))
     if hint is type(None):
         return value is None
     if hint is float:  # an int is a fine float (JSON writes 1.0 as 1 in other tools); numpy's too
@@ -190,6 +202,10 @@ def _matches(value, hint) -> bool:
 def _describe(hint) -> str:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) in (tuple, list):
+        return "a list"
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
              dict: "an object", type(None): "null"}
     return names.get(hint, getattr(hint, "__name__", str(hint)))
