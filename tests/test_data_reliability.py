@@ -182,3 +182,11 @@ def test_unexpected_errors_ask_for_a_bug_report_and_save_the_traceback(run_dir, 
     monkeypatch.setenv("AE_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["evaluate", str(run_dir)])
+
+
+def test_os_errors_are_reported_without_a_traceback(run_dir, tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert main(["reconstruct", str(run_dir), "--npy", str(blocked / "r.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ae reconstruct: error: ") and str(blocked) in err and "Traceback" not in err

@@ -65,9 +65,9 @@ def _npz(compressed=False, **arrays) -> bytes:
     return buf.getvalue()
 
 
-def _png(pixels) -> bytes:
+def _image(pixels, fmt: str) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG")
+    Image.fromarray(pixels).save(buf, format=fmt)
     return buf.getvalue()
 
 
@@ -79,7 +79,8 @@ DATA_SEEDS = {
     "splits.npz": _npz(True, x_train=rng.random((4, 1, 6, 6), dtype=np.float32),
                        x_test=rng.random((2, 1, 6, 6), dtype=np.float32)),
     "series.csv": b"a,b\n" + b"".join(b"%.3f,%.3f\n" % (i / 10, 1 - i / 10) for i in range(10)),
-    "folder/a.png": _png(rng.integers(0, 256, (8, 8), dtype=np.uint8)),
+    "folder/a.png": _image(rng.integers(0, 256, (8, 8), dtype=np.uint8), "PNG"),
+    "folder/a.tif": _image(rng.random((8, 8), dtype=np.float32), "TIFF"),  # mode F
 }
 RUN_FILES = ("config.json", "model.safetensors", "history.jsonl", "state/trainer.json",
              "state/optimizer.safetensors", "state/model.safetensors")
@@ -114,7 +115,7 @@ def test_fuzz_data_files():
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(mutate(DATA_SEEDS[name], mutations))
             if name.startswith("folder/"):
-                (path.parent / "b.png").write_bytes(DATA_SEEDS[name])
+                (path.parent / f"b{path.suffix}").write_bytes(DATA_SEEDS[name])
                 path = path.parent
             _load_data(path, sequence)
 

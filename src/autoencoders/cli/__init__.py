@@ -58,6 +58,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the last finished epoch's checkpoint is kept", file=sys.stderr)
         return 130
+    except OSError as e:  # the machine's problem, not a bug: a full disk, a permission, a missing path
+        if debug:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"ae {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except Exception as e:  # noqa: BLE001 - the last resort: a bug, reported as one
         if debug:
             raise

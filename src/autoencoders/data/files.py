@@ -112,9 +112,13 @@ def _npz_arrays(path: Path, split: str):
     with _reading(path, "an .npz archive"), zipfile.ZipFile(path) as zf:
         members = _members(zf)
         xk, yk = _npz_keys(path, split, set(members))
-        read = lambda key: npyfile.read_array(zf.open(members[key]), members[key].file_size,  # noqa: E731
-                                              f"{path}[{key}]")
-        return read(xk), (read(yk) if yk in members else None)
+        y = _read_member(zf, members[yk], f"{path}[{yk}]") if yk in members else None
+        return _read_member(zf, members[xk], f"{path}[{xk}]"), y
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
+    with zf.open(info) as f:
+        return npyfile.read_array(f, info.file_size, where)
 
 
 def _npz_keys(path: Path, split: str, keys: set) -> tuple[str, str]:
