@@ -190,3 +190,9 @@ def test_os_errors_are_reported_without_a_traceback(run_dir, tmp_path, capsys):
     assert main(["reconstruct", str(run_dir), "--npy", str(blocked / "r.npy")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ae reconstruct: error: ") and str(blocked) in err and "Traceback" not in err
+
+
+def test_seeds_out_of_range_are_usage_errors(run_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", str(run_dir), "-o", str(tmp_path / "s.png"), "--seed", str(2**70)])
+    assert info.value.code == 2 and "must be in 0..4294967295" in capsys.readouterr().err

@@ -87,6 +87,19 @@ def _first_line(e: Exception) -> str:
     return text[0][:300] if text else "(no message)"
 
 
+def seed(text: str) -> int:
+    """An argparse type: a seed torch's generators take (0..2**32-1), like TrainConfig.seed."""
+    from ..config import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED}, got {value}")
+    return value
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
     parser.add_argument("--debug", action="store_true",

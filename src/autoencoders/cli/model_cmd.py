@@ -14,7 +14,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..fileio import atomic_path, write_json
 from ..training.datachecks import check_targets
-from . import print_json
+from . import print_json, seed
 from .run_cmd import save_npy
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, default=10, help="images in the figure")
     p = _command(sub, "sample", _sample, "images decoded from codes drawn from the prior (VAE)")
     p.add_argument("--n", type=int, default=64, help="number of samples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p = _command(sub, "latent", _latent, "codes of a split coloured by label (PCA/t-SNE above 2-D)")
     p.add_argument("--method", choices=("pca", "tsne"), default="pca")
     p.add_argument("--n", type=int, default=None, help="use the first N samples (t-SNE is slow)")
@@ -45,7 +45,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=100, help="images per pass")
     p.add_argument("--chunk", type=int, default=None, help="samples per decoder pass (default: fits ~4096 rows)")
     p.add_argument("--limit", type=int, default=None, help="use the first N samples only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true", help="print JSON (also written to RUN/likelihood.json)")
 
 
