@@ -141,7 +141,8 @@ def test_denoise_scales_integer_pixels_like_uint8(run_dir, tmp_path):
     np.save(tmp_path / "u8.npy", pixels.astype(np.uint8))
     np.save(tmp_path / "i64.npy", pixels.astype(np.int64))
     for name in ("u8", "i64"):
-        assert main(["denoise", str(run_dir), str(tmp_path / f"{name}.npy"), "-o", str(tmp_path / f"{name}-out.npy")]) == 0
+        out = tmp_path / f"{name}-out.npy"
+        assert main(["denoise", str(run_dir), str(tmp_path / f"{name}.npy"), "-o", str(out)]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "u8-out.npy"), np.load(tmp_path / "i64-out.npy"))
 
 

@@ -105,6 +105,7 @@ def _load_data(path: Path, sequence: bool) -> None:
         pass
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damaged TIFF tags it skips
 def test_fuzz_data_files():
     @BATCH
     @given(name=st.sampled_from(sorted(DATA_SEEDS)), mutations=MUTATIONS, sequence=st.booleans())

@@ -245,7 +245,8 @@ def load_folder(root: Path, resize, channels):
         other = next(i for i, a in enumerate(arrays) if a.shape != first)
         raise DataError(f"images differ in size: {paths[0]} is {first[1]}x{first[2]}, "
                         f"{paths[other]} is {arrays[other].shape[1]}x{arrays[other].shape[2]} "
-                        "(height x width); pass --resize N (square N x N; resize=(H, W) from Python) to load them together")
+                        "(height x width); pass --resize N (square N x N; resize=(H, W) from Python) "
+                        "to load them together")
     x = torch.from_numpy(np.stack(arrays))
     y = None if labels is None else torch.tensor(labels, dtype=torch.int64)
     return x, y, {"kind": "image", "source": str(root), "classes": classes}

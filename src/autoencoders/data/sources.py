@@ -1,9 +1,10 @@
 """Where the IDX datasets come from: a cache folder, mirrors tried in order, sha256 checks.
 
-Every file lands in the cache uncompressed, only after its sha256 matched the reference table (SOURCES, below), and through a
-temporary file renamed into place: an interrupted or corrupt download never leaves a file behind,
-so "is it cached?" is just "does the file exist (and hash right)?". Tests swap in small specs via
-`SOURCES` or pass `mirrors=` (file:// URLs work), so no test needs the network.
+Every file lands in the cache uncompressed, only after its sha256 matched the reference table
+(SOURCES, below), and through a temporary file renamed into place: an interrupted or corrupt
+download never leaves a file behind, so "is it cached?" is just "does the file exist (and hash
+right)?". Tests swap in small specs via `SOURCES` or pass `mirrors=` (file:// URLs work), so no
+test needs the network.
 """
 
 from __future__ import annotations
