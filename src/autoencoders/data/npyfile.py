@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -32,7 +33,9 @@ def read_array(f, size: int, where: str) -> np.ndarray:
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise DataError(f"cannot read {where}: unknown .npy format version {version}")
     reader = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
-    shape, fortran, dtype = reader(f)
+    with warnings.catch_warnings():  # a damaged header is parsed as Python literals: its escape
+        warnings.simplefilter("ignore", (DeprecationWarning, SyntaxWarning))  # warnings are noise
+        shape, fortran, dtype = reader(f)
     _check_dtype(dtype, where)
     need = math.prod(shape) * dtype.itemsize
     available = size - (f.tell() if f.seekable() else len(MAGIC) + 2)  # bytes after the header
