@@ -53,9 +53,9 @@ def main(argv=None) -> int:
 def build_parser() -> Parser:
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    from . import bench_cmd, data_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
+    from . import bench_cmd, data_cmd, explore_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
 
-    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, bench_cmd):
+    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, explore_cmd, bench_cmd):
         module.register(sub)
     return parser
 
