@@ -32,7 +32,7 @@ GRID = 15  # the manifold's n x n grid
 def unsupported(run) -> str | None:
     """Why the page cannot show `run` (None when it can): it draws one grey H x W picture."""
     shape = tuple(run.model.input_shape)
-    if len(shape) == 3 and shape[0] == 1 or len(shape) == 2:
+    if (len(shape) == 3 and shape[0] == 1) or len(shape) == 2:
         return None
     return f"takes samples of shape {shape}; the page draws single-channel pictures (1, H, W) or (H, W) sequences"
 
