@@ -158,8 +158,10 @@ def test_page_in_a_browser(site, browser, tmp_path):
     assert worst < TOL
     stats["largest_difference"] = worst
 
-    stats["decodes_per_s"] = call(browser, "window.explorer.decodeRate('vae', 1000)")
-    assert stats["decodes_per_s"] >= 30
+    stats["decodes_per_s"] = call(browser, "window.explorer.decodeRate('vae', 1000)")  # back to back
+    rate = call(browser, "window.explorer.pointerRate('vae', 1000, 60)")  # 60 pointer moves a second
+    stats["pointer_updates_per_s"] = rate["updates"]
+    assert stats["decodes_per_s"] >= 30 and rate["updates"] >= 30 and rate["updates"] >= 0.9 * rate["events"]
     check_controls(browser)
     check_nothing_fetched(browser, page)
     save_screenshot(browser, tmp_path)

@@ -133,4 +133,18 @@ window.explorer = {
     for (; performance.now() - t0 < ms; n++) await view.show([Math.cos(n / 10), Math.sin(n / 10)]);
     return n / ((performance.now() - t0) / 1000);
   },
+  // Sends pointer moves over the latent plane at `hz` for `ms` (the marker circles) and counts the
+  // decoded, drawn updates that the page's own handler made of them: {events, updates} per second.
+  async pointerRate(name, ms = 1000, hz = 60) {
+    await latentSwitch.choose(name);
+    const view = latentSwitch.active, rect = view.canvas.getBoundingClientRect(), start = view.shows, t0 = performance.now();
+    let k = 0;
+    for (; performance.now() - t0 < ms; k++) {
+      const a = k / 10, clientX = rect.left + rect.width * (0.5 + 0.3 * Math.cos(a)), clientY = rect.top + rect.height * (0.5 + 0.3 * Math.sin(a));
+      view.canvas.dispatchEvent(new PointerEvent("pointermove", { clientX, clientY, bubbles: true }));
+      await new Promise((resolve) => setTimeout(resolve, 1000 / hz));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { events: k / seconds, updates: (view.shows - start) / seconds };
+  },
 };

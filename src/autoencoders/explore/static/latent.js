@@ -2,7 +2,7 @@
 // interpolation) ----
 class Scatter2D {
   constructor(run, h, w) {
-    Object.assign(this, { run, h, w, z: [0, 0], last: null });
+    Object.assign(this, { run, h, w, z: [0, 0], last: null, shows: 0 });
     const lat = run.latent, all = lat.points.concat(lat.grid);
     const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
     const pad = (lo, hi) => [lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)];
@@ -85,6 +85,7 @@ class Scatter2D {
     ctx.stroke();
     this.readout.textContent = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
     this.last = { z, decoded: Array.from(decoded) };
+    this.shows += 1;
     return this.last.decoded;
   }
 
