@@ -67,6 +67,23 @@ def test_run_names_are_unique(tmp_path):
     assert run_names(paths) == ["a-run", "b-run", "c"]
 
 
+def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
+    from types import SimpleNamespace
+
+    from autoencoders.explore import page
+
+    monkeypatch.setattr(page, "run_payload", lambda run, name, seed: {"name": name})
+    monkeypatch.setattr(page, "strip", lambda run: {"images": [], "labels": None})
+    runs = [(name, SimpleNamespace(model=SimpleNamespace(input_shape=shape)))
+            for name, shape in [("mnist", (1, 28, 28)), ("rgb", (3, 32, 32)), ("digits", (1, 8, 8)), ("rows", (28, 28))]]
+    payload = page.page_payload(runs)
+    assert [r["name"] for r in payload["runs"]] == ["mnist", "rows"] and payload["size"] == [28, 28]
+    reasons = {s["name"]: s["reason"] for s in payload["skipped"]}
+    assert "(3, 32, 32)" in reasons["rgb"] and "the pad is (28, 28) (from mnist)" in reasons["digits"]
+    with pytest.raises(ConfigError, match="none of the runs can be shown: rgb"):
+        page.page_payload(runs[1:2])
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Tiny runs on 28x28 digits, and the page `ae explore` writes for them."""
