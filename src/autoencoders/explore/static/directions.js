@@ -56,5 +56,6 @@ class Directions {
     for (let s = 0; s < 9; s++) for (let j = 0; j < n; j++) line[s * n + j] = (1 - s / 8) * codes[j] + (s / 8) * codes[n + j];
     const images = await infer(this.run.dec, line, 9, this.run.code_shape);
     for (let s = 0; s < 9; s++) drawGray(this.steps, images, this.h, this.w, s * size, s * this.w, 0);
+    this.line = { codes: Array.from(line), images: Array.from(images) };
   }
 }

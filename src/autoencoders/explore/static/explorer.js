@@ -111,6 +111,7 @@ window.explorer = {
   outputs: () => Object.fromEntries(cards.map((c) => [c.run.name, c.last])),
   async pick(i) { await pick(i); return this.outputs(); },
   async draw(values) { pad.set(values); await update(); return this.outputs(); },
+  async settled() { await update(); return this.outputs(); },  // after drawing with a real pointer
   async latent(name, z) { await latentSwitch.choose(name); return latentSwitch.active.show(z); },
   async manifold(name) { await latentSwitch.choose(name); return latentSwitch.active.manifold(); },
   async directions(name, offsets) {
@@ -118,7 +119,7 @@ window.explorer = {
     const view = latentSwitch.active;
     offsets.forEach((v, i) => { view.offsets[i] = v; view.sliders[i].value = String(v); });
     await view.refresh();
-    return { code: Array.from(view.code()), decoded: view.last.decoded };
+    return { code: Array.from(view.code()), decoded: view.last.decoded, interpolation: view.line };
   },
   async noise(name, level) {
     await denoiseSwitch.choose(name);
