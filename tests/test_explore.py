@@ -3,7 +3,8 @@
 The browser test opens the page from file:// and checks what it computes (onnxruntime-web on the
 runs' ONNX exports) against PyTorch on the same inputs, within 1e-4; it measures the decoding
 rate, checks that nothing is fetched, and saves a 1280x800 screenshot (to the test's tmp folder,
-and to $AE_EXPLORER_SCREENSHOT when set). It skips when selenium, chromium or chromedriver is missing.
+and to $AE_EXPLORER_SCREENSHOT when set). It skips when selenium, chromium or chromedriver is missing
+($AE_TEST_CHROMIUM names another chromium binary).
 """
 
 import json
@@ -23,7 +24,7 @@ from autoencoders.explore import explore, run_names, runtime
 from autoencoders.viz.latent import prior_grid
 
 TOL = 1e-4
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("AE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # name -> (model, options): a dense net, a 2-D VAE, a denoising conv net and the row-reading LSTM
 RUNS = {
@@ -87,6 +88,7 @@ def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Tiny runs on 28x28 digits, and the page `ae explore` writes for them."""
+    require_browser()  # before training: without a browser there is nothing to drive
     pytest.importorskip("onnxscript", reason="ONNX export needs onnxscript (autoencoders[export])")
     root = tmp_path_factory.mktemp("explore")
     runs = {}
@@ -97,12 +99,18 @@ def site(tmp_path_factory):
     return page, runs
 
 
-@pytest.fixture(scope="module")
-def browser(site):
+def require_browser():
+    """Skip unless selenium, chromium and chromedriver are all there; returns selenium's webdriver."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     for path in (CHROMIUM, CHROMEDRIVER):
         if not Path(path).exists():
             pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
+    return webdriver
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    webdriver = require_browser()
     options = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
         options.add_argument(arg)
