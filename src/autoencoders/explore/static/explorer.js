@@ -61,7 +61,7 @@ function pick(i) {
 function buildStrip() {
   payload.strip.images.forEach((image, i) => {
     const label = payload.strip.labels ? ` (digit ${payload.strip.labels[i]})` : "";
-    const pic = picture(H, W, "", "pic small");
+    const pic = el("canvas", { width: W, height: H, class: "pic small", "aria-hidden": "true" });  // the button is labelled
     drawGray(pic, image, H, W);
     $("strip").append(el("button", { type: "button", "aria-pressed": "false", "aria-label": `test image ${i}${label}`,
       title: `test image ${i}${label}`, onclick: () => pick(i) }, pic));
