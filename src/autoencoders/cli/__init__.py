@@ -114,9 +114,9 @@ def build_parser() -> Parser:
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks (also AE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    from . import bench_cmd, data_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
+    from . import bench_cmd, data_cmd, explore_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
 
-    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, bench_cmd):
+    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, explore_cmd, bench_cmd):
         module.register(sub)
     return parser
 
