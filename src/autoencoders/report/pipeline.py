@@ -54,7 +54,7 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
             bar.update(epochs_for(exp, prof, rec))
             if not quiet:
                 tqdm.write(_progress_line(result))
-    results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == _explored(recipes)])
+    results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
@@ -63,12 +63,8 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
     return results
 
 
-def _explored(recipes) -> str:
-    return "modern" if "modern" in recipes else recipes[0]
-
-
 def explorer_section(out: Path, jobs: list) -> dict:
-    """`out/explorer.html` for one recipe's runs (the modern one when both ran: one set of models
+    """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
     keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
     from ..errors import ConfigError
     from ..explore import explore
