@@ -5,6 +5,7 @@ The command line only parses arguments and calls these functions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -13,12 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .errors import ConfigError, unknown
+from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .errors import ConfigError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .registry import create_model, model_defaults, train_defaults
 from .training.callbacks import read_history
-from .training.checkpoint import WEIGHTS, load_weights, read_config
+from .training import distributed
+from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json
+from .training.integrity import check_weights
+from .training.rundir import claim
 from .training.inputs import load_split
 from .training.trainer import EVAL_BATCH, evaluate_loss, fast_layout, fit, resolve_device
 
@@ -96,25 +100,44 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
     return config.validate()
 
 
-def train(model: str = "dense", data: str = "digits", *, out=None, quiet: bool = False, **options) -> Run:
-    """Train a registered model; `out` is the run directory (checkpoints, logs), or None for none."""
+def train(model: str = "dense", data: str = "digits", *, out=None, quiet: bool = False,
+          overwrite: bool = False, **options) -> Run:
+    """Train a registered model; `out` is the run directory (checkpoints, logs), or None for none.
+
+    A folder that already holds a run is refused unless `overwrite=True` replaces it.
+    """
     config = make_config(model, data, **options)
-    return train_config(config, out, quiet=quiet)
+    return train_config(config, out, quiet=quiet, overwrite=overwrite)
 
 
-def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False, progress=None) -> Run:
-    """Train `config` into `out`; `progress(epoch, epochs, batch, batches)` hears of every batch."""
-    net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
+def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False,
+                 overwrite: bool = False, progress=None) -> Run:
+    """Train into `out` while holding it (rundir.claim): one writer per run folder.
+    `progress(epoch, epochs, batch, batches)` hears of every batch."""
+    owned = out is not None and distributed.is_main()
+    with claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext():
+        if resume:
+            _check_budget(config, out)
+        net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
     path = Path(out) if out is not None else None
     return Run(net, config, path, read_history(path) if path else history)
 
 
 def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
     """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget)."""
-    config = RunConfig.from_dict(read_config(path))
+    config = load_config(path)
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
     return train_config(config, path, quiet=quiet, resume=True)
+
+
+def _check_budget(config: RunConfig, path) -> None:
+    """A resumed run must have epochs left: else nothing trains, yet config.json would be rewritten."""
+    done = read_trainer_json(path)["counters"]["epoch"]
+    if config.train.epochs <= done:
+        raise ConfigError(f"{path} has already trained {done} epochs of its budget of "
+                          f"{config.train.epochs}; --epochs is the total: pass --epochs N with N > {done} "
+                          "to train more")
 
 
 def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None) -> Run:
@@ -124,8 +147,8 @@ def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None
         return train_config(config, out, quiet=quiet, progress=progress)
     if is_finished(config, out):
         return load_run(out, device=config.train.device)
-    resume = (out / "state" / "trainer.json").exists()
-    return train_config(config, out, quiet=quiet, resume=resume, progress=progress)
+    started = (out / "state" / "trainer.json").exists()  # else nothing was checkpointed: start again
+    return train_config(config, out, quiet=quiet, resume=started, overwrite=not started, progress=progress)
 
 
 def is_finished(config: RunConfig, out) -> bool:
@@ -133,26 +156,46 @@ def is_finished(config: RunConfig, out) -> bool:
     out = Path(out)
     if not (out / "config.json").exists():
         return False
-    if RunConfig.from_dict(read_config(out)) != config:
+    if load_config(out) != config:
         raise ConfigError(f"{out} holds a run with a different configuration; remove it or pick another folder")
     state = out / "state" / "trainer.json"
-    return state.exists() and json.loads(state.read_text())["counters"]["epoch"] >= config.train.epochs
+    return state.exists() and read_trainer_json(out)["counters"]["epoch"] >= config.train.epochs
 
 
 def load_run(path, device: str = "cpu") -> Run:
     """Load a run directory's config and latest weights (no pickles: JSON + safetensors)."""
     path = Path(path)
-    config = RunConfig.from_dict(read_config(path))
+    if device not in DEVICES:
+        raise ConfigError(unknown("device", device, DEVICES))
+    config = load_config(path)
     weights, meta = load_weights(path / WEIGHTS)
     shape = _sample_shape(meta, path)
+    with torch.device("meta"):  # check the file against the model before allocating anything
+        check_weights(weights, _build(config, shape, path), path / WEIGHTS)
     net = create_model(config.model.name, shape, **config.model.options)
     net.load_state_dict(weights)
     net = fast_layout(net.to(resolve_device(device)), shape)
     return Run(net.eval(), config, path, read_history(path))
 
 
+def _build(config: RunConfig, shape: tuple, path: Path):
+    try:
+        return create_model(config.model.name, shape, **config.model.options)
+    except Exception as e:  # noqa: BLE001 - any model may reject a shape in its own way
+        raise TrainingError(f"{path / WEIGHTS}: the model in config.json cannot take input_shape "
+                            f"{list(shape)} from the weights' metadata ({e})") from None
+
+
 def _sample_shape(meta: dict, path: Path) -> tuple:
-    """The per-sample input shape recorded in the weights' metadata at training time."""
+    """The per-sample input shape recorded in the weights' metadata: 2 or 3 positive integers."""
     if "input_shape" not in meta:
         raise ConfigError(f"{path / WEIGHTS}: metadata has no input_shape (not written by `ae train`?)")
-    return tuple(json.loads(meta["input_shape"]))
+    try:
+        shape = json.loads(meta["input_shape"])
+    except (ValueError, RecursionError):
+        shape = meta["input_shape"]
+    if not (isinstance(shape, list) and len(shape) in (2, 3)
+            and all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 2**20 for s in shape)):
+        raise TrainingError(f"{path / WEIGHTS}: metadata input_shape is {meta['input_shape']!r}; expected "
+                            "2 or 3 positive integers, e.g. [1, 28, 28]")
+    return tuple(shape)

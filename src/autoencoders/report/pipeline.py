@@ -59,6 +59,8 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
                 tqdm.write(_progress_line(result))
         progress.phase("summary figure")
         results["summary_figure"] = _summary(results, out, data, prof, seed)
+        progress.phase("explorer page")
+        results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
     finally:
         progress.close()
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
@@ -67,6 +69,22 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
 
     write_report(results, out)
     return results
+
+
+def explorer_section(out: Path, jobs: list) -> dict:
+    """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
+    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
+    from ..errors import ConfigError
+    from ..explore import explore
+
+    if not jobs:
+        return {"skipped": "no finished run"}
+    try:
+        page = explore([out / "runs" / f"{r}-{e.key}" for e, r in jobs], out / "explorer.html",
+                       title="Building Autoencoders in Keras — explorer")
+    except ConfigError as e:
+        return {"skipped": str(e)}
+    return {"path": "explorer.html", "bytes": page["bytes"], "runs": page["runs"], "skipped_runs": page["skipped"]}
 
 
 def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,

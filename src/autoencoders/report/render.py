@@ -50,6 +50,8 @@ def to_markdown(blocks: list[tuple], image_src=lambda path: path) -> str:
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
             parts.append("\n".join(lines))
+        elif kind == "link":
+            parts.append(f"[{args[1]}]({args[0]})")
         elif kind == "fig":
             path, caption = args
             parts.append(f"![{_plain(caption)}]({image_src(path)})\n\n*{caption}*")

@@ -13,6 +13,7 @@ import torch
 
 from ..config import DataConfig
 from ..data import Dataset, load_dataset, parse_noise
+from .datachecks import check_split_sizes
 
 
 @dataclass
@@ -54,6 +55,8 @@ def load_training_data(config: DataConfig, device: torch.device, seed: int) -> T
     else:
         train, val = _hold_out(train, float(config.validation), seed)
     x_train, y_train = _limit(train, config.limit)
+    how = "the test split" if config.validation == "test" else f"--validation {config.validation}"
+    check_split_sizes(len(x_train), len(val), train.meta["source"], how)
     data = TrainingData(
         x_train=x_train.to(device), y_train=y_train,
         x_val=val.images.to(device), y_val=val.labels,
@@ -104,7 +107,7 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 
 def _hold_out(ds: Dataset, fraction: float, seed: int):
     """Split a seeded random `fraction` of the training set off for validation."""
-    n_val = max(1, int(round(len(ds) * fraction)))
+    n_val = min(len(ds), max(1, int(round(len(ds) * fraction))))
     perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
     keep, held = perm[n_val:], perm[:n_val]
     pick = lambda rows: Dataset(  # noqa: E731

@@ -23,6 +23,7 @@ from ..registry import create_model
 from . import distributed as dist
 from .callbacks import RunLogger
 from .checkpoint import CONFIG, load_state, save_state, unwrap
+from .datachecks import check_targets
 from .inputs import TrainingData, load_training_data
 from .schedule import lr_at, set_lr
 
@@ -101,6 +102,7 @@ def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: b
     torch.manual_seed(config.train.seed)
     model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
                         data.sample_shape)
+    check_targets(model, data.x_train, data.x_val, data.meta["source"])
     optimizer = make_optimizer(model, config)
     counters = {"epoch": 0, "step": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
                 "input_shape": list(data.sample_shape)}
@@ -221,9 +223,13 @@ def _check_finite(losses: torch.Tensor, epoch: int) -> None:
     if len(bad):
         raise TrainingError(
             f"non-finite loss ({losses[bad[0, 0]].item()}) at epoch {epoch}, batch {bad[0, 0].item() + 1}; "
-            f"training stopped and the checkpoint of epoch {epoch - 1} was kept. "
+            f"training stopped and {_kept(epoch)}. "
             "Try a lower --lr or --precision fp32."
         )
+
+
+def _kept(epoch: int) -> str:
+    return f"the checkpoint of epoch {epoch - 1} was kept" if epoch > 1 else "no checkpoint was written"
 
 
 @torch.no_grad()
