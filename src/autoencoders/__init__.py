@@ -9,12 +9,6 @@ torch, which takes about a second on its own.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("autoencoders")
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "unknown"
 
 _PUBLIC = {
     "api": ("Run", "load_run", "make_config", "resume", "train"),
@@ -28,6 +22,8 @@ __all__ = sorted(_HOME)
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # importlib.metadata costs ~50 ms: only `ae --version` pays it
+        return _version()
     if name not in _HOME:
         raise AttributeError(f"module 'autoencoders' has no attribute {name!r}")
     value = getattr(import_module(f".{_HOME[name]}", __name__), name)
@@ -37,3 +33,12 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("autoencoders")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
