@@ -7,6 +7,7 @@ start of a run; constructors have no side effects (minGPT, scikit-learn).
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError, unknown
@@ -38,6 +39,8 @@ class DataConfig:
     stride: int | None = None
     data_dir: str | None = None
     offline: bool = False
+    stream: bool | None = None  # stream batches from disk; None: when the resident copy exceeds the budget
+    memory_budget: float | None = None  # GB a resident training split may take; None: half of what is free
 
     def validate(self) -> None:
         if self.validation != "test":
@@ -50,6 +53,8 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.memory_budget is not None and not float(self.memory_budget) > 0:
+            raise ConfigError(f"memory_budget must be > 0 (GB), got {self.memory_budget}")
         if self.noise is not None:
             from .data import parse_noise
 
@@ -58,15 +63,25 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A registered model's name and the options passed to its factory."""
+    """A registered model's name (or a user's class as "package.module:Class") and its options.
+
+    input_shape : one sample's shape; recorded in a run's config.json (None before the data is seen).
+    """
 
     name: str = "dense"
     options: dict = field(default_factory=dict)
+    input_shape: list | None = None
 
     def validate(self) -> None:
         from .registry import check_options
 
-        check_options(self.name, self.options)
+        if not is_import_path(self.name):
+            check_options(self.name, self.options)
+
+
+def is_import_path(name: str) -> bool:
+    """"package.module:Class" names a user's module class, anything else a registered model."""
+    return ":" in name
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,19 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def resolved(self, device: str, input_shape=None) -> "RunConfig":
+        """What actually runs: the lr, the device, every model option (defaults filled in) and the
+        input shape, as config.json records them (JSON values: tuples become lists)."""
+        options = dict(self.model.options)
+        if not is_import_path(self.model.name):
+            from .registry import model_defaults
+
+            options = {**model_defaults(self.model.name), **options}
+        shape = list(input_shape) if input_shape is not None else self.model.input_shape
+        model = dataclasses.replace(self.model, options=json.loads(json.dumps(options)), input_shape=shape)
+        train = dataclasses.replace(self.train, lr=self.train.learning_rate, device=str(device))
+        return dataclasses.replace(self, model=model, train=train)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":

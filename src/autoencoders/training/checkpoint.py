@@ -2,8 +2,8 @@
 
 Layout of a run directory:
   config.json              the resolved RunConfig
-  model.safetensors        the latest weights (metadata: model name, epoch)
-  state/                   optimizer tensors, RNG states, trainer counters, a copy of the weights
+  model.safetensors        the latest weights (metadata: what identifies them: model, input shape, epoch)
+  state/                   optimizer tensors, RNG states, the TrainerState, a copy of the weights
 The state folder is written whole under a temporary name and swapped in, so a crash at any
 moment leaves one consistent state (the new one, or the previous one in `state.old/`).
 """
@@ -49,8 +49,11 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def save_state(run_dir, model, optimizer, counters: dict) -> None:
-    """Write state/ (optimizer, RNG, counters, weights) as one unit, then the user-facing weights."""
+def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
+    """Write state/ (optimizer, RNG, trainer state, weights) as one unit, then the user-facing weights.
+
+    state : TrainerState.to_dict() (epoch, step, best_val, stale); metadata : the weights' own.
+    """
     run_dir = Path(run_dir)
     tmp, final, old = run_dir / "state.tmp", run_dir / "state", run_dir / "state.old"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -58,22 +61,40 @@ def save_state(run_dir, model, optimizer, counters: dict) -> None:
     tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     tensors.update(_rng_tensors())
     save_file(tensors, str(tmp / "optimizer.safetensors"))
-    save_weights(tmp / WEIGHTS, model, counters)
-    write_json(tmp / "trainer.json", {"counters": counters, "optimizer": opt_meta})
+    save_weights(tmp / WEIGHTS, model, metadata)
+    write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta})
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    save_weights(run_dir / WEIGHTS, model, counters)
+    save_weights(run_dir / WEIGHTS, model, metadata)
 
 
-def load_state(run_dir, model, optimizer) -> dict:
-    """Restore weights, optimizer and RNG states from state/; returns the trainer counters."""
-    run_dir = Path(run_dir)
+def _state_dir(run_dir: Path) -> Path:
     state = run_dir / "state"
     if not state.is_dir() and (run_dir / "state.old").is_dir():
         state = run_dir / "state.old"  # a crash between the two renames of save_state
+    return state
+
+
+def saved_trainer_state(run_dir) -> dict | None:
+    """The trainer state dict of a run's last checkpoint, None without one.
+
+    Runs written before the TrainerState kept it as "counters", mixed with the model's name and
+    input shape; those dicts are read as they are (the caller picks the fields it knows).
+    """
+    path = _state_dir(Path(run_dir)) / "trainer.json"
+    if not path.is_file():
+        return None
+    saved = read_json(path)
+    return saved["state"] if "state" in saved else saved["counters"]
+
+
+def load_state(run_dir, model, optimizer) -> dict:
+    """Restore weights, optimizer and RNG states from state/; returns the trainer state dict."""
+    run_dir = Path(run_dir)
+    state = _state_dir(run_dir)
     if not (state / "trainer.json").is_file():
         raise TrainingError(f"{run_dir}: no training state to resume from (state/trainer.json missing)")
     saved = read_json(state / "trainer.json")
@@ -83,7 +104,7 @@ def load_state(run_dir, model, optimizer) -> dict:
     optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
     _match_param_layouts(optimizer)
     _set_rng(tensors)
-    return saved["counters"]
+    return saved["state"] if "state" in saved else saved["counters"]
 
 
 def _match_param_layouts(optimizer) -> None:
@@ -135,6 +156,12 @@ def _set_rng(tensors: dict) -> None:
     cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([tensors[k] for k in cuda][: torch.cuda.device_count()])
+
+
+def write_config(run_dir, config) -> None:
+    """config.json: the resolved RunConfig (`RunConfig.resolved`), so the folder says what ran."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    write_json(Path(run_dir) / CONFIG, config.to_dict())
 
 
 def read_config(run_dir) -> dict:

@@ -1,0 +1,73 @@
+"""Builders over the Trainer: a registered model from a RunConfig, or a user's own module.
+
+Both write the same run folder (config.json resolved, model.safetensors, state/, history.jsonl,
+tb/) through the same callbacks, so everything that reads a run works on either.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import RunConfig
+from ..data import Presentation, as_source, load_run_data
+from . import distributed as dist
+from .callbacks import Checkpoint, EarlyStopping, EpochHook, RunLogger
+from .checkpoint import write_config
+from .setup import fast_layout, resolve_device
+from .trainer import Trainer
+
+
+def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None):
+    """Train a registered model per `config`, checkpointing into `out`. Returns (model, data, history).
+
+    `data` is the run's data.RunData. `on_epoch_end(record, model, data)`, if given, is called after
+    every epoch's checkpoint; it returning True ends training there (e.g. a quality target reached).
+    Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
+    """
+    from ..registry import create_model  # models register on first use
+
+    config.validate()
+    device = dist.setup(resolve_device(config.train.device))
+    data = load_run_data(config.data, device, config.train.seed)
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(config.train.seed)  # the same seed, the same initial weights
+        model = create_model(config.model.name, data.sample_shape, **config.model.options)
+    model = fast_layout(model.to(device), data.sample_shape)
+    history = _train(model, config, out, device, data.train, data.val, data, resume=resume, quiet=quiet,
+                     on_epoch_end=on_epoch_end)
+    return model, data, history
+
+
+def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, out=None, resume: bool = False,
+               quiet: bool = False, on_epoch_end=None) -> list[dict]:
+    """Train a user's module (honouring models.base.AutoencoderProtocol) on their own data.
+
+    train, val : tensors or arrays (N, *sample_shape) in [0, 1], torch Datasets, or BatchSources;
+    `config.data`'s noise / binarize options apply to them. `config.model.name` records how to
+    rebuild the module ("package.module:Class", api.load_run). Returns the history.
+    """
+    config.validate()
+    device = dist.setup(resolve_device(config.train.device))
+    presentation = Presentation.from_config(config.data)
+    seed = config.train.seed
+    train = as_source(train, presentation, device=device, seed=seed)
+    val = None if val is None else as_source(val, presentation, device=device, seed=seed)
+    model = fast_layout(model.to(device), train.sample_shape)
+    return _train(model, config, out, device, train, val, None, resume=resume, quiet=quiet,
+                  on_epoch_end=on_epoch_end)
+
+
+def _train(model, config: RunConfig, out, device, train, val, data, *, resume, quiet, on_epoch_end) -> list[dict]:
+    """Write config.json (resolved), assemble the callbacks, run the Trainer."""
+    shape = list(train.sample_shape)
+    callbacks = [RunLogger(out, quiet=quiet)]
+    if out is not None:
+        if dist.is_main():
+            write_config(out, config.resolved(device.type, shape))
+        callbacks.append(Checkpoint(out, {"model": config.model.name, "input_shape": shape}))
+    if on_epoch_end is not None:
+        callbacks.append(EpochHook(on_epoch_end, data))
+    if config.train.patience is not None:
+        callbacks.append(EarlyStopping(config.train.patience, quiet=quiet))
+    trainer = Trainer(model, config.train, device=device, out=out, callbacks=callbacks)
+    return trainer.fit(train, val, resume=resume)
