@@ -234,7 +234,12 @@ def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None)
     weights, meta = load_weights(path / WEIGHTS)
     shape = tuple(config.model.input_shape or _sample_shape(meta, path))
     net = model if model is not None else build_model(config.model, shape, path)
-    net.load_state_dict(weights)
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as e:
+        detail = str(e).strip().splitlines()[-1].strip()
+        raise ConfigError(f"{path}: the weights do not fit the {type(net).__name__} built to load them ({detail}); "
+                          f"pass the module the run trained: load_run(path, model={type(net).__name__}(...))") from None
     net = fast_layout(net.to(resolve_device(device)), shape)
     return Run(net.eval(), config, path, read_history(path))
 

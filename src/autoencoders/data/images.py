@@ -33,15 +33,17 @@ class ImageFiles(torch.utils.data.Dataset):
         self.labels = None if labels is None else torch.tensor([labels[i] for i in rows], dtype=torch.int64)
         first = files._open_image(self.paths[0])
         self.channels = channels or (1 if files._is_gray(first) else 3)
-        self.shape = self._pixels(first, self.paths[0]).shape
+        self.shape = None
+        self.shape = tuple(self._pixels(first, self.paths[0]).shape)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def _pixels(self, im, path) -> torch.Tensor:
-        a = np.asarray(im.convert("L" if self.channels == 1 else "RGB"), dtype=np.uint8)
+        """A PIL image -> (C, H, W) uint8, checked against the first image's shape."""
+        a = np.array(im.convert("L" if self.channels == 1 else "RGB"), dtype=np.uint8)
         x = torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy())
-        if hasattr(self, "shape") and tuple(x.shape) != tuple(self.shape):
+        if self.shape is not None and tuple(x.shape) != self.shape:
             raise DataError(f"images differ in size: {path} is {tuple(x.shape)}, the first is {tuple(self.shape)} "
                             "(streaming cannot resize: pass stream=False with resize)")
         return x
