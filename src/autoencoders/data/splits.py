@@ -3,8 +3,9 @@
 `load_run_data(config, device, seed)` reads `DataConfig` once: it parses the presentation
 (noise, binarization), splits off validation data, and picks the path for the training split:
 
-- resident (the fast path) when the split, stored as the run would hold it (uint8 for 8-bit
-  data, float32 otherwise), fits in `memory_budget` GB (default: half the memory available now);
+- resident (the fast path) when loading the split (its raw values plus the float32 copy the
+  loader makes, `resident_bytes`) fits in `memory_budget` GB (default: half the memory available
+  now); 8-bit data is then held as uint8;
 - streamed when it does not, or when `stream=True`: a memory-mapped .npy or a folder of images
   read batch by batch (data/streams.py). `stream=False` forces the resident path.
 
@@ -99,7 +100,8 @@ def memory_budget(gigabytes: float | None) -> int:
 
 
 def resident_bytes(name: str) -> int:
-    """What the resident copy of a .npy or image folder would take (uint8 if 8-bit, else float32)."""
+    """Peak memory of loading a .npy or an image folder resident: the file's own values plus the
+    float32 copy the loader makes before 8-bit data is compacted back to uint8."""
     path = Path(name)
     if path.is_dir():
         files = _image_files(path)
@@ -107,9 +109,9 @@ def resident_bytes(name: str) -> int:
 
         with Image.open(files[0]) as im:
             per = im.size[0] * im.size[1] * len(im.getbands())
-        return len(files) * per  # 8-bit images
+        return len(files) * per * (1 + 4)  # 8-bit pixels, then float32
     array = np.load(path, mmap_mode="r", allow_pickle=False)
-    return math.prod(array.shape) * (1 if array.dtype == np.uint8 else 4)
+    return math.prod(array.shape) * (array.dtype.itemsize + 4)
 
 
 def _streamed(config, device: torch.device, seed: int, presentation: Presentation) -> RunData:

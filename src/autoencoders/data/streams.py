@@ -14,6 +14,7 @@ from it, cut into `n_batches` slices, each turned into (input, target) by the ru
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Iterator, Protocol, runtime_checkable
 
@@ -23,6 +24,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from .batches import EVAL_BATCH, FIXED_NOISE_OFFSET, VAL_SEED_OFFSET, Batch, Presentation, as_float, compact
 from .batches import fixed_batch, generator
+from ..errors import DataError
 
 
 @runtime_checkable
@@ -101,7 +103,7 @@ class Streamed:
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def _loader(self, chunks: list) -> Iterator[tuple]:
+    def _loader(self, chunks: "Chunks") -> Iterator[tuple]:
         cuda = self.device.type == "cuda"
         loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, collate_fn=_collate,
                             pin_memory=cuda, prefetch_factor=4 if self.workers else None)
@@ -111,10 +113,9 @@ class Streamed:
 
     def epoch(self, gen: torch.Generator, batch_size: int, n_batches: int) -> Iterator[Batch]:
         """As `Resident.epoch`: the same permutation and the same draws from `gen`."""
-        perm = torch.randperm(len(self), generator=gen, device=gen.device).cpu()
-        chunks = [perm[b * batch_size : (b + 1) * batch_size].tolist() for b in range(n_batches)]
-        for rows, (clean, labels) in zip(chunks, self._loader(chunks)):
-            fixed = self._fixed_noise(clean, rows) if self.presentation.noise_fixed else None
+        chunks = Chunks(torch.randperm(len(self), generator=gen, device=gen.device).cpu(), batch_size, n_batches)
+        for b, (clean, labels) in enumerate(self._loader(chunks)):
+            fixed = self._fixed_noise(clean, chunks.rows(b)) if self.presentation.noise_fixed else None
             inputs, targets = self.presentation.train_pair(clean, gen, fixed)
             yield Batch(inputs, targets, labels)
 
@@ -130,49 +131,87 @@ class Streamed:
     def fixed_batches(self, seed: int, batch_size: int = EVAL_BATCH) -> Iterator[Batch]:
         """Every row in order, corrupted / binarized from one generator seeded per pass."""
         gen = generator(self.device, seed + VAL_SEED_OFFSET)
-        chunks = [list(range(i, min(i + batch_size, len(self)))) for i in range(0, len(self), batch_size)]
+        chunks = Chunks(torch.arange(len(self)), batch_size, -(-len(self) // batch_size))
         for clean, labels in self._loader(chunks):
             inputs, targets = self.presentation.fixed_pair(clean, gen)
             yield Batch(inputs, targets, labels)
 
 
+class Chunks:
+    """The row indices of each batch, cut from `order` as the DataLoader asks (no list of them all)."""
+
+    def __init__(self, order: torch.Tensor, batch_size: int, n_batches: int):
+        self.order, self.batch_size, self.n_batches = order, batch_size, n_batches
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def rows(self, b: int) -> list:
+        return self.order[b * self.batch_size : (b + 1) * self.batch_size].tolist()
+
+    def __iter__(self):
+        return (self.rows(b) for b in range(self.n_batches))
+
+
 class NpyRows(torch.utils.data.Dataset):
-    """Rows of a .npy file through a memory map: only the rows a batch asks for are read.
+    """Rows of a .npy file, read from disk when a batch asks for them (the file is never loaded).
 
     path : an array (N, H, W), (N, C, H, W) or (N, T, F); uint8 stays uint8 until the device
     divides it by 255, floats are taken as they are (they must lie in [0, 1]).
     rows : the subset of row indices this dataset exposes (a hold-out split, a limit), or None.
+    Rows are read with positioned reads (os.pread) in file order, so only a batch's bytes enter
+    the process. Fancy-indexing a memory map instead made the resident set grow towards the file's
+    size (the kernel maps pages around each fault: bench/STREAMING.md).
     """
 
     def __init__(self, path, rows=None, *, image: bool = True):
         self.path, self.image = str(path), image
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
-        self._array = None  # opened per process (a memory map does not travel to workers)
-        self.shape = self._map().shape
-
-    def _map(self) -> np.ndarray:
-        if self._array is None:
-            self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        return self._array
+        self.shape, self.dtype, self.offset = _npy_header(self.path)
+        self.row_bytes = math.prod(self.shape[1:]) * self.dtype.itemsize
+        self._fd = None  # opened per process (a file descriptor does not travel to workers)
 
     def __getstate__(self):
-        return {**self.__dict__, "_array": None}
+        return {**self.__dict__, "_fd": None}
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
 
     def __len__(self) -> int:
         return len(self.rows) if self.rows is not None else int(self.shape[0])
 
     def __getitems__(self, idx: list) -> torch.Tensor:
-        """(B, *sample_shape) of rows `idx`, read in file order (sequential pages), returned in order."""
+        """(B, *sample_shape) of rows `idx`, read in file order, returned in the order asked."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
         sel = np.asarray(idx, dtype=np.int64)
         sel = self.rows[sel] if self.rows is not None else sel
-        order = np.argsort(sel, kind="stable")
-        block = np.empty((len(sel), *self.shape[1:]), dtype=self._map().dtype)
-        block[order] = self._map()[sel[order]]
+        block = np.empty((len(sel), *self.shape[1:]), dtype=self.dtype)
+        flat = block.reshape(len(sel), -1).view(np.uint8)
+        for j in np.argsort(sel, kind="stable"):
+            got = os.preadv(self._fd, [flat[j]], self.offset + int(sel[j]) * self.row_bytes)
+            if got != self.row_bytes:
+                raise DataError(f"{self.path}: row {int(sel[j])} is cut short (the file is truncated)")
         x = torch.from_numpy(block)
         return x.unsqueeze(1) if self.image and x.ndim == 3 else x
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.__getitems__([i])[0]
+
+
+def _npy_header(path: str) -> tuple:
+    """(shape, dtype, data offset) of a C-ordered .npy file, from its header alone."""
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+        except ValueError as e:
+            raise DataError(f"cannot read {path} as a numpy array: {e}") from e
+        if fortran or dtype.hasobject:
+            raise DataError(f"{path}: streaming needs a C-ordered numeric array (save it with np.save)")
+        return tuple(shape), dtype, f.tell()
 
 
 def _collate(items):
