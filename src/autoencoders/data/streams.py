@@ -87,7 +87,8 @@ class Resident:
 class Streamed:
     """A map-style Dataset whose items are samples (or (sample, label) pairs), streamed to `device`.
 
-    workers : DataLoader worker processes (None: half the CPU cores, at most 4).
+    workers : DataLoader worker processes (None: (cores - 1) // 2, at most 4; none on 2 cores,
+        where a worker process cost a third of the throughput: bench/STREAMING.md).
     A dataset may offer `__getitems__(indices)` returning a whole batch (NpyRows does: one
     sorted read of a memory map per batch instead of one per row).
     """
@@ -96,7 +97,7 @@ class Streamed:
                  workers: int | None = None):
         self.dataset, self.presentation, self.seed = dataset, presentation, seed
         self.device = torch.device(device)
-        self.workers = min(4, (os.cpu_count() or 2) // 2) if workers is None else int(workers)
+        self.workers = min(4, ((os.cpu_count() or 2) - 1) // 2) if workers is None else int(workers)
         first = _split_item(_collate([dataset[0]]))[0]
         self.sample_shape = tuple(first.shape[1:])
 
