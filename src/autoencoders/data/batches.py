@@ -36,9 +36,6 @@ class Batch(NamedTuple):
         move = lambda t: None if t is None else t.to(device, non_blocking=non_blocking)  # noqa: E731
         return Batch(move(self.input), move(self.target), move(self.label))
 
-    def __len__(self) -> int:  # type: ignore[override]  (rows, not fields)
-        return int(self.input.shape[0])
-
 
 @dataclass(frozen=True)
 class Presentation:

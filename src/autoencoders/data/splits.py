@@ -6,7 +6,7 @@
 - resident (the fast path) when loading the split (its raw values plus the float32 copy the
   loader makes, `resident_bytes`) fits in `memory_budget` GB (default: half the memory available
   now); 8-bit data is then held as uint8;
-- streamed when it does not, or when `stream=True`: a memory-mapped .npy or a folder of images
+- streamed when it does not, or when `stream=True`: a .npy file (read row by row) or a folder of images
   read batch by batch (data/streams.py). `stream=False` forces the resident path.
 
 `load_split(config, split, device, seed)` is one whole split as evaluation sees it (a `Batch`

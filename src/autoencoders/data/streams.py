@@ -6,7 +6,7 @@ from it, cut into `n_batches` slices, each turned into (input, target) by the ru
 
 - `Resident`: the whole split lives in one tensor on the device, uint8 where the data is 8-bit
   (4x less memory; converted per batch). A batch is an index slice: no DataLoader, no copies.
-- `Streamed`: any map-style `torch.utils.data.Dataset` (a memory-mapped .npy, a folder of
+- `Streamed`: any map-style `torch.utils.data.Dataset` (a .npy file read row by row, a folder of
   images, a user's own) read through a DataLoader with worker processes and, on CUDA, pinned
   memory. Noise and binarization are drawn in the main process from the epoch's generator, so
   the batches do not depend on the number of workers, and on CPU equal the resident ones bitwise.
@@ -42,7 +42,8 @@ class BatchSource(Protocol):
 
 
 class Resident:
-    """x : (N, *sample_shape) in [0, 1] (tensor or array), labels : (N,) or None, on `device`."""
+    """x : (N, *sample_shape) in [0, 1] (tensor or array; uint8 reads as k / 255), labels : (N,) or
+    None; held on `device` (default: x's), as uint8 when the values are 8-bit."""
 
     def __init__(self, x, labels=None, presentation: Presentation = Presentation(), *, seed: int = 0,
                  device=None):
@@ -90,7 +91,7 @@ class Streamed:
     workers : DataLoader worker processes (None: (cores - 1) // 2, at most 4; none on 2 cores,
         where a worker process cost a third of the throughput: bench/STREAMING.md).
     A dataset may offer `__getitems__(indices)` returning a whole batch (NpyRows does: one
-    sorted read of a memory map per batch instead of one per row).
+    pass of sorted positioned reads per batch instead of one call per row).
     """
 
     def __init__(self, dataset, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0,

@@ -144,7 +144,7 @@ class Trainer:
         self._call("on_epoch_start", epoch, n_batches)
         for b, batch in enumerate(source.epoch(g, self.config.batch_size, n_batches)):
             losses[b] = self._step(model, batch, sums, n_batches * self.config.epochs)
-            seen, done = seen + len(batch), b + 1
+            seen, done = seen + len(batch.input), b + 1
             self._call("on_batch_end", b, n_batches)
             if self._out_of_steps():
                 break
@@ -216,7 +216,7 @@ def evaluate(model, batches, *, precision: str = "fp32") -> dict:
         with autocast(inputs.device, precision):
             out = model(inputs, targets)
         _accumulate(sums, out, len(inputs))
-        total += len(batch)
+        total += len(batch.input)
     model.train(was_training)
     return _reduce_means(sums, total)
 
