@@ -133,7 +133,7 @@ def test_config_json_is_resolved_and_weights_metadata_only_identifies_them(tmp_p
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["train"]["lr"] == 1e-3 and config["train"]["device"] == "cpu"
     assert config["model"]["options"] == {"code_size": 32, "loss": "bce"}
-    assert config["model"]["input_shape"] == [1, 8, 8]
+    assert config["model"]["input_shape"] == [1, 8, 8] and config["data"]["stream"] is False
     _, meta = load_weights(tmp_path / "run" / "model.safetensors")
     assert set(meta) == {"model", "input_shape", "epoch"}
     state = json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["state"]

@@ -219,8 +219,10 @@ def is_finished(config: RunConfig, out) -> bool:
 def _same_run(config: RunConfig, stored: RunConfig) -> bool:
     """Whether `config` is what `stored` (a resolved config.json) ran, "auto" device included."""
     device = stored.train.device if config.train.device == "auto" else config.train.device
+    stream = stored.data.stream if config.data.stream is None else config.data.stream
     shape = stored.model.input_shape
-    return config.resolved(device, shape).to_dict() == stored.resolved(stored.train.device, shape).to_dict()
+    return (config.resolved(device, shape, stream).to_dict()
+            == stored.resolved(stored.train.device, shape, stored.data.stream).to_dict())
 
 
 def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None) -> Run:

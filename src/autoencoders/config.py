@@ -142,9 +142,9 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def resolved(self, device: str, input_shape=None) -> "RunConfig":
-        """What actually runs: the lr, the device, every model option (defaults filled in) and the
-        input shape, as config.json records them (JSON values: tuples become lists)."""
+    def resolved(self, device: str, input_shape=None, stream: bool | None = None) -> "RunConfig":
+        """What actually runs: the lr, the device, every model option (defaults filled in), the
+        input shape and whether data streamed, as config.json records them (tuples become lists)."""
         options = dict(self.model.options)
         if not is_import_path(self.model.name):
             from .registry import model_defaults
@@ -153,7 +153,8 @@ class RunConfig:
         shape = list(input_shape) if input_shape is not None else self.model.input_shape
         model = dataclasses.replace(self.model, options=json.loads(json.dumps(options)), input_shape=shape)
         train = dataclasses.replace(self.train, lr=self.train.learning_rate, device=str(device))
-        return dataclasses.replace(self, model=model, train=train)
+        data = self.data if stream is None else dataclasses.replace(self.data, stream=bool(stream))
+        return dataclasses.replace(self, data=data, model=model, train=train)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":

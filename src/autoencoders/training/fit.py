@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from ..config import RunConfig
-from ..data import Presentation, as_source, load_run_data
+from ..data import Presentation, Streamed, as_source, load_run_data
+from ..errors import TrainingError
 from . import distributed as dist
 from .callbacks import Checkpoint, EarlyStopping, EpochHook, RunLogger
 from .checkpoint import write_config
@@ -59,15 +60,17 @@ def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, ou
 
 def _train(model, config: RunConfig, out, device, train, val, data, *, resume, quiet, on_epoch_end) -> list[dict]:
     """Write config.json (resolved), assemble the callbacks, run the Trainer."""
+    if resume and out is None:
+        raise TrainingError("resume needs the run directory (out=...) to continue from")
     shape = list(train.sample_shape)
     callbacks = [RunLogger(out, quiet=quiet)]
     if out is not None:
         if dist.is_main():
-            write_config(out, config.resolved(device.type, shape))
+            write_config(out, config.resolved(device.type, shape, stream=isinstance(train, Streamed)))
         callbacks.append(Checkpoint(out, {"model": config.model.name, "input_shape": shape}))
     if on_epoch_end is not None:
         callbacks.append(EpochHook(on_epoch_end, data))
     if config.train.patience is not None:
         callbacks.append(EarlyStopping(config.train.patience, quiet=quiet))
-    trainer = Trainer(model, config.train, device=device, out=out, callbacks=callbacks)
-    return trainer.fit(train, val, resume=resume)
+    trainer = Trainer(model, config.train, device=device, callbacks=callbacks)
+    return trainer.fit(train, val, resume_from=out if resume else None)

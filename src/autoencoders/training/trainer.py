@@ -1,8 +1,9 @@
 """One trainer for every caller: any module honouring the model contract, any source of batches.
 
-    trainer = Trainer(model, TrainConfig(epochs=10, lr=3e-3), out="runs/mine",
+    trainer = Trainer(model, TrainConfig(epochs=10, lr=3e-3),
                       callbacks=[RunLogger("runs/mine"), Checkpoint("runs/mine")])
     history = trainer.fit(train, val)          # tensors, arrays, a torch Dataset or a BatchSource
+    history = trainer.fit(train, val, resume_from="runs/mine")   # later: continue exactly
 
 The trainer only knows the model contract (`out.loss`, `out.terms`, models/base.py); it never
 branches on a model's kind. Everything it does is explicit: the optimizer, the per-step learning
@@ -21,7 +22,6 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -61,27 +61,27 @@ class Trainer:
     """Trains `model` (an nn.Module honouring models.base.AutoencoderProtocol).
 
     config : optimizer, lr, schedule/warmup/clip_grad, epochs, batch_size, precision, device, seed.
-    out : the run directory to resume from (`fit(..., resume=True)`); checkpoints are written by a
-        `Checkpoint` callback. callbacks : Callback objects, called in order.
+    device : overrides config.device (e.g. torch.device("cuda", 1)).
+    callbacks : Callback objects, called in order (checkpoints are written by a `Checkpoint`).
     max_steps : stop after this many optimizer steps (mid-epoch), None for the full budget.
     """
 
-    def __init__(self, model: torch.nn.Module, config: TrainConfig = TrainConfig(), *, device=None, out=None,
-                 callbacks=(), max_steps: int | None = None):
+    def __init__(self, model: torch.nn.Module, config: TrainConfig = TrainConfig(), *, device=None, callbacks=(),
+                 max_steps: int | None = None):
         config.validate()
         self.config = config
         self.device = dist.setup(torch.device(device) if device is not None else resolve_device(config.device))
         self.model = model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
-        self.out = Path(out) if out is not None else None
         self.callbacks = list(callbacks)
         self.max_steps = max_steps
         self.state = TrainerState()
 
-    def fit(self, train, val=None, *, resume: bool = False) -> list[dict]:
+    def fit(self, train, val=None, *, resume_from=None) -> list[dict]:
         """Train on `train` (validating on `val` after each epoch); returns this call's history records.
 
         train, val : tensors / arrays (N, *sample_shape) in [0, 1], torch Datasets, or BatchSources.
+        resume_from : a run directory whose state/ (weights, optimizer, RNG, TrainerState) to continue.
         The caller's global RNG is left as it was.
         """
         train = as_source(train, device=self.device, seed=self.config.seed)
@@ -89,8 +89,8 @@ class Trainer:
         n_batches = batches_per_epoch(len(train), self.config.batch_size)
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda), flush_denormals():
-            if resume:
-                saved = load_state(self.out, self.model, self.optimizer)
+            if resume_from is not None:
+                saved = load_state(resume_from, self.model, self.optimizer)
                 self.state = TrainerState.from_dict(saved, n_batches)
             else:
                 torch.manual_seed(self.config.seed)
