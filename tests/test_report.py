@@ -80,3 +80,10 @@ def test_bad_names_fail_before_training(tmp_path):
     with pytest.raises(ConfigError, match="profile"):
         reproduce(tmp_path, profile="fast", data="digits")
     assert not (tmp_path / "runs").exists()
+
+
+def test_report_links_the_explorer(report_dir):
+    page = report_dir / "explorer.html"
+    assert page.stat().st_size < 10e6  # every experiment's model, in one page
+    assert 'href="explorer.html"' in (report_dir / "report.html").read_text()
+    assert "](explorer.html)" in (report_dir / "report.md").read_text()

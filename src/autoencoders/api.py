@@ -10,8 +10,8 @@ only parses arguments and calls these functions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,15 +19,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
+from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
 from .data import EVAL_BATCH, Batch, load_run_data, load_split
-from .errors import ConfigError, unknown
+from .errors import ConfigError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
-from .models.base import AutoencoderProtocol
+from .modules import build_model, check_contract, check_fits, check_json, class_path
 from .registry import create_model, model_defaults
 from .training import fit, fit_module
 from .training.callbacks import read_history
-from .training.checkpoint import WEIGHTS, load_weights, read_config, saved_trainer_state
+from .training import distributed
+from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json, saved_trainer_state
+from .training.integrity import check_weights
+from .training.rundir import claim
 from .training.trainer import evaluate_loss, fast_layout, resolve_device
 
 IN_MEMORY = "array"  # DataConfig.name of a run trained on the caller's own tensors / Dataset
@@ -122,23 +125,24 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
 
 
 def train(model="dense", data="digits", *, out=None, quiet: bool = False, val=None, model_args: dict | None = None,
-          resume: bool = False, **options) -> Run:
+          resume: bool = False, overwrite: bool = False, **options) -> Run:
     """Train a model; `out` is the run directory (checkpoints, logs), or None for none.
 
     model : a registered name (`list_models()`), or your own nn.Module honouring AutoencoderProtocol.
     data : a dataset name or path; for your own module also tensors / arrays (N, *sample_shape) in
         [0, 1] or a torch Dataset (then `val`, the same kinds, is the validation data, optional).
     model_args : your module's JSON-able constructor keyword arguments, recorded so that
-        `load_run(out)` can rebuild it. resume : continue your module's run in `out`.
+        `load_run(out)` can rebuild it. resume : continue the run in `out`.
+    overwrite : replace a run already in `out` (refused otherwise).
     options : flat data / train / model options (`make_config`), e.g. epochs=10, noise="gaussian:0.5".
     """
     if isinstance(model, torch.nn.Module):
-        return _train_module(model, data, val, out, quiet, model_args, resume, options)
+        return _train_module(model, data, val, out, quiet, model_args, dict(resume=resume, overwrite=overwrite), options)
     config = make_config(model, data, **options)
-    return train_config(config, out, quiet=quiet, resume=resume)
+    return train_config(config, out, quiet=quiet, resume=resume, overwrite=overwrite)
 
 
-def _train_module(module, data, val, out, quiet, model_args, resume, options) -> Run:
+def _train_module(module, data, val, out, quiet, model_args, how: dict, options) -> Run:
     """Your own module on a dataset name or your own data: the same Trainer and run folder."""
     check_contract(module)
     data_kw, train_kw, model_kw = split_options(options)
@@ -146,53 +150,56 @@ def _train_module(module, data, val, out, quiet, model_args, resume, options) ->
         valid = sorted(_DATA_KEYS | _TRAIN_KEYS)
         raise ConfigError(f"{type(module).__name__}: " + unknown("option", next(iter(model_kw)), valid)
                           + " (constructor arguments go in model_args)")
-    _check_json("model_args", model_args or {})
+    check_json("model_args", model_args or {})
     name = data if isinstance(data, str) else IN_MEMORY
     config = RunConfig(DataConfig(name=name, **data_kw), ModelConfig(class_path(type(module)), dict(model_args or {})),
                        TrainConfig(**train_kw)).validate()
     if isinstance(data, str):
         loaded = load_run_data(config.data, resolve_device(config.train.device), config.train.seed)
         data, val = loaded.train, loaded.val
-    history = fit_module(module, config, data, val, out=out, quiet=quiet, resume=resume)
+    with _owning(out, **how):
+        if how["resume"]:
+            _check_budget(config, out)
+        history = fit_module(module, config, data, val, out=out, quiet=quiet, resume=how["resume"])
     path = Path(out) if out is not None else None
     return Run(module, config, path, read_history(path) if path else history)
 
 
-def check_contract(module) -> None:
-    """ConfigError naming what `module` lacks of AutoencoderProtocol (models/base.py)."""
-    if not isinstance(module, AutoencoderProtocol):
-        missing = [m for m in ("input_shape", "loss_kind", "encode", "decode", "decode_logits") if not hasattr(module, m)]
-        raise ConfigError(f"{type(module).__name__} does not honour the model contract "
-                          f"(models.base.AutoencoderProtocol): missing {', '.join(missing)}")
-
-
-def class_path(cls) -> str:
-    """"package.module:Class", what a run folder records to rebuild a user's module."""
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _check_json(what: str, value) -> None:
-    try:
-        json.dumps(value)
-    except TypeError as e:
-        raise ConfigError(f"{what} must be JSON-able (numbers, strings, lists, dicts): {e}") from None
-
-
-def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False) -> Run:
-    net, _, history = fit(config, out, resume=resume, quiet=quiet)
+def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False,
+                 overwrite: bool = False) -> Run:
+    """Train into `out` while holding it (rundir.claim): one writer per run folder."""
+    with _owning(out, resume=resume, overwrite=overwrite):
+        if resume:
+            _check_budget(config, out)
+        net, _, history = fit(config, out, resume=resume, quiet=quiet)
     path = Path(out) if out is not None else None
     return Run(net, config, path, read_history(path) if path else history)
 
 
+def _owning(out, *, resume: bool, overwrite: bool):
+    """rundir.claim on `out` in the main process; nothing to hold without a folder."""
+    owned = out is not None and distributed.is_main()
+    return claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext()
+
+
 def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
     """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget)."""
-    config = RunConfig.from_dict(read_config(path))
+    config = load_config(path)
     if is_import_path(config.model.name):
         raise ConfigError(f"{path} holds your own module ({config.model.name}): resume it with "
                           f"ae.train(module, data=..., out={str(path)!r}, resume=True, epochs=...)")
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
     return train_config(config, path, quiet=quiet, resume=True)
+
+
+def _check_budget(config: RunConfig, path) -> None:
+    """A resumed run must have epochs left: else nothing trains, yet config.json would be rewritten."""
+    done = read_trainer_json(path)["state"]["epoch"]
+    if config.train.epochs <= done:
+        raise ConfigError(f"{path} has already trained {done} epochs of its budget of "
+                          f"{config.train.epochs}; --epochs is the total: pass --epochs N with N > {done} "
+                          "to train more")
 
 
 def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
@@ -202,7 +209,8 @@ def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
         return train_config(config, out, quiet=quiet)
     if is_finished(config, out):
         return load_run(out, device=config.train.device)
-    return train_config(config, out, quiet=quiet, resume=saved_trainer_state(out) is not None)
+    started = saved_trainer_state(out) is not None  # else nothing was checkpointed: start again
+    return train_config(config, out, quiet=quiet, resume=started, overwrite=not started)
 
 
 def is_finished(config: RunConfig, out) -> bool:
@@ -210,7 +218,7 @@ def is_finished(config: RunConfig, out) -> bool:
     out = Path(out)
     if not (out / "config.json").exists():
         return False
-    if not _same_run(config, RunConfig.from_dict(read_config(out))):
+    if not _same_run(config, load_config(out)):
         raise ConfigError(f"{out} holds a run with a different configuration; remove it or pick another folder")
     state = saved_trainer_state(out)
     return state is not None and state["epoch"] >= config.train.epochs
@@ -232,41 +240,46 @@ def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None)
     record `model_args` (or its class cannot be imported here). Registered models need nothing.
     """
     path = Path(path)
-    config = RunConfig.from_dict(read_config(path))
+    if device not in DEVICES:
+        raise ConfigError(unknown("device", device, DEVICES))
+    config = load_config(path)
     weights, meta = load_weights(path / WEIGHTS)
-    shape = tuple(config.model.input_shape or _sample_shape(meta, path))
-    net = model if model is not None else build_model(config.model, shape, path)
-    try:
-        net.load_state_dict(weights)
-    except RuntimeError as e:
-        detail = str(e).strip().splitlines()[-1].strip()
-        raise ConfigError(f"{path}: the weights do not fit the {type(net).__name__} built to load them ({detail}); "
-                          f"pass the module the run trained: load_run(path, model={type(net).__name__}(...))") from None
+    shape = _sample_shape(meta, path) if "input_shape" in meta or not config.model.input_shape else None
+    if config.model.input_shape:  # config.json says what ran; the weights' metadata must agree
+        if shape is not None and list(shape) != list(config.model.input_shape):
+            raise TrainingError(f"{path / WEIGHTS}: weights for input shape {list(shape)}, but config.json "
+                                f"records {config.model.input_shape}: the run folder's files come from two runs")
+        shape = tuple(config.model.input_shape)
+    if model is not None or is_import_path(config.model.name):
+        net = model if model is not None else build_model(config.model, shape, path)
+        check_fits(weights, net, path)
+    else:
+        with torch.device("meta"):  # check the file against the model before allocating anything
+            check_weights(weights, _build(config, shape, path), path / WEIGHTS)
+        net = create_model(config.model.name, shape, **config.model.options)
+    net.load_state_dict(weights)
     net = fast_layout(net.to(resolve_device(device)), shape)
     return Run(net.eval(), config, path, read_history(path))
 
 
-def build_model(mc: ModelConfig, shape: tuple, path=None) -> torch.nn.Module:
-    """A registered model by name, or a user's class from its import path and recorded arguments."""
-    if not is_import_path(mc.name):
-        return create_model(mc.name, shape, **mc.options)
-    module_name, _, qualname = mc.name.partition(":")
-    hint = f"pass the module itself: load_run({str(path)!r}, model={qualname}(...))"
+def _build(config: RunConfig, shape: tuple, path: Path):
     try:
-        cls = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"{path}: cannot import {mc.name} ({e}); {hint}") from None
-    try:
-        return cls(**mc.options)
-    except TypeError as e:
-        raise ConfigError(f"{path}: {mc.name}(**{mc.options}) failed ({e}): the run records no "
-                          f"constructor arguments (ae.train(..., model_args={{...}}) records them); {hint}") from None
+        return create_model(config.model.name, shape, **config.model.options)
+    except Exception as e:  # noqa: BLE001 - any model may reject a shape in its own way
+        raise TrainingError(f"{path / WEIGHTS}: the model in config.json cannot take input_shape "
+                            f"{list(shape)} from the weights' metadata ({e})") from None
 
 
 def _sample_shape(meta: dict, path: Path) -> tuple:
-    """The per-sample input shape recorded in the weights' metadata at training time."""
+    """The per-sample input shape recorded in the weights' metadata: 2 or 3 positive integers."""
     if "input_shape" not in meta:
         raise ConfigError(f"{path / WEIGHTS}: metadata has no input_shape (not written by `ae train`?)")
-    return tuple(json.loads(meta["input_shape"]))
+    try:
+        shape = json.loads(meta["input_shape"])
+    except (ValueError, RecursionError):
+        shape = meta["input_shape"]
+    if not (isinstance(shape, list) and len(shape) in (2, 3)
+            and all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 2**20 for s in shape)):
+        raise TrainingError(f"{path / WEIGHTS}: metadata input_shape is {meta['input_shape']!r}; expected "
+                            "2 or 3 positive integers, e.g. [1, 28, 28]")
+    return tuple(shape)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
+import types
+import typing
 from dataclasses import dataclass, field, fields
+
+import numpy as np
 
 from .errors import ConfigError, unknown
 
@@ -20,6 +26,7 @@ BINARIZE = ("dynamic",)
 # Keras 1 (the article's) defaults; modern Keras uses lr=1e-3 for Adadelta, with which the
 # article's models barely move (~0.69 BCE after 5 epochs, DESIGN.md).
 DEFAULT_LR = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0}
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class DataConfig:
     memory_budget: float | None = None  # GB a resident training split may take; None: half of what is free
 
     def validate(self) -> None:
+        check_types(self, "data")
         if self.validation != "test":
             frac = _as_float("validation", self.validation)
             if not 0.0 < frac < 1.0:
@@ -75,6 +83,7 @@ class ModelConfig:
     def validate(self) -> None:
         from .registry import check_options
 
+        check_types(self, "model")
         if not is_import_path(self.name):
             check_options(self.name, self.options)
 
@@ -101,16 +110,19 @@ class TrainConfig:
     clip_grad: float | None = None  # clip the gradients' global L2 norm to this; None: off
 
     def validate(self) -> None:
+        check_types(self, "train")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(unknown("optimizer", self.optimizer, OPTIMIZERS))
         if self.device not in DEVICES:
             raise ConfigError(unknown("device", self.device, DEVICES))
         if self.precision not in PRECISIONS:
             raise ConfigError(unknown("precision", self.precision, PRECISIONS))
-        if int(self.epochs) < 0 or int(self.batch_size) < 1:
-            raise ConfigError(f"epochs must be >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
-        if self.lr is not None and not float(self.lr) > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a finite number > 0, got {self.lr}")
+        if not 0 <= self.seed <= MAX_SEED:  # the trainer derives per-epoch seeds that must fit 64 bits
+            raise ConfigError(f"seed must be an integer in 0..{MAX_SEED}, got {self.seed}")
         if self.patience is not None and int(self.patience) < 1:
             raise ConfigError(f"patience must be >= 1, got {self.patience}")
         if self.schedule not in SCHEDULES:
@@ -158,6 +170,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ConfigError(f"a run config must be a JSON object with data/model/train, got {_kind(d)}")
         _check_keys("run config", d, ("data", "model", "train"))
         return cls(
             data=_from_dict(DataConfig, d.get("data", {}), "data"),
@@ -168,7 +182,7 @@ class RunConfig:
 
 def _from_dict(cls, d: dict, where: str):
     if not isinstance(d, dict):
-        raise ConfigError(f"config section '{where}' must be an object, got {type(d).__name__}")
+        raise ConfigError(f"config section '{where}' must be an object, got {_kind(d)}")
     _check_keys(f"'{where}' key", d, [f.name for f in fields(cls)])
     return cls(**d)
 
@@ -184,3 +198,61 @@ def _as_float(name: str, value) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
+def check_types(config, section: str) -> None:
+    """Raise ConfigError unless every field's value matches its annotation.
+
+    Values come from JSON files and Python callers as well as the CLI's typed flags, so
+    `epochs="2"` or `batch_size=[1]` must fail here, naming the key, not deep in the trainer.
+    """
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if not _matches(value, hints[f.name]):
+            raise ConfigError(f"'{section}.{f.name}' must be {_describe(hints[f.name])}, got {value!r}")
+
+
+def _matches(value, hint) -> bool:
+    """isinstance for config annotations: int, float, str, bool, dict, X | None, Literal, tuple[X, ...].
+
+    A tuple or list annotation accepts either (JSON has only lists) and checks every element.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, h) for h in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (tuple, list):
+        items = [a for a in args if a is not Ellipsis] or [typing.Any]
+        return isinstance(value, (tuple, list)) and all(_matches(v, items[min(i, len(items) - 1)])
+                                                         for i, v in enumerate(value))
+    if hint is type(None):
+        return value is None
+    if hint is float:  # an int is a fine float (JSON writes 1.0 as 1 in other tools); numpy's too
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, typing.get_origin(hint) or hint)
+
+
+def _describe(hint) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) in (tuple, list):
+        return "a list"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+             dict: "an object", type(None): "null"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _kind(value) -> str:
+    """A JSON reader's name for a value's type (list, null, number...)."""
+    if value is None:
+        return "null"
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__)

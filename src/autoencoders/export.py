@@ -102,13 +102,18 @@ def _torchscript(module: Part, example: torch.Tensor, path: Path) -> None:
 @contextlib.contextmanager
 def _quiet_exporter():
     """Notes from inside the exporter that users can do nothing about: its log of optional operators
-    ('torchvision is not installed') and a FutureWarning torch raises on its own pytree classes."""
+    ('torchvision is not installed') and warnings torch raises on its own code (pytree classes,
+    traced LSTMs)."""
     log = logging.getLogger("torch.onnx")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+            # torch's own traced graphs (LSTM exports): a deprecation inside torch, and a note that
+            # nn.LSTM's flattened weights are plain attributes, which the exporter handles
+            warnings.filterwarnings("ignore", message=".*_check_is_size.*", category=FutureWarning)
+            warnings.filterwarnings("ignore", message=".*were assigned during export.*", category=UserWarning)
             yield
     finally:
         log.setLevel(level)

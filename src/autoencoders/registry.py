@@ -7,6 +7,8 @@ the contract tests never branch on a model's kind.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from typing import Callable
 
 from .errors import ConfigError, unknown
@@ -59,9 +61,36 @@ def model_defaults(name: str) -> dict:
 def check_options(name: str, options: dict) -> None:
     """Raise ConfigError for an option the model does not take, suggesting the nearest one."""
     valid = model_defaults(name)
-    for key in options:
+    for key, value in options.items():
         if key not in valid:
             raise ConfigError(f"model '{name}': " + unknown("option", key, valid))
+        if not _like(value, valid[key]):
+            raise ConfigError(f"model '{name}': option '{key}' must be like its default "
+                              f"{valid[key]!r}, got {value!r}")
+
+
+def _like(value, default) -> bool:
+    """Whether `value` has the type of the option's default (options are plain JSON data).
+
+    A config.json edited by hand (code_size: "abc") must fail here, not inside a layer.
+    """
+    number = numbers.Real
+    if default is None:
+        return value is None or isinstance(value, (str, int, float, bool))
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, int):
+        return isinstance(value, numbers.Integral) and value >= 1
+    if isinstance(default, float):
+        return isinstance(value, number) and math.isfinite(value)
+    if isinstance(default, (tuple, list)):
+        return isinstance(value, (tuple, list)) and all(_like(v, d) for v, d in zip(value, _repeat(default, value)))
+    return isinstance(value, type(default))
+
+
+def _repeat(default, value) -> list:
+    """Elements to compare a sequence option with: the default's first element for each one."""
+    return [default[0]] * len(value) if default else [None] * len(value)
 
 
 def create_model(name: str, input_shape, **options):

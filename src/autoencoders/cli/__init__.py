@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import tempfile
+import traceback
 
 from ..errors import AutoencodersError, suggest
 
@@ -43,28 +46,77 @@ def console() -> int:
 
 
 def main(argv=None) -> int:
+    """Run one command: toolkit errors are one line and exit 2; anything else is a bug report.
+
+    `ae --debug ...` or AE_DEBUG=1 lets every exception through with its traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.argv = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--debug"]
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    debug = args.debug or os.environ.get("AE_DEBUG", "") not in ("", "0")
     try:
         return args.func(args) or 0
     except AutoencodersError as e:
+        if debug:
+            raise
         print(f"ae {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the last finished epoch's checkpoint is kept", file=sys.stderr)
         return 130
+    except OSError as e:  # the machine's problem, not a bug: a full disk, a permission, a missing path
+        if debug:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"ae {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - the last resort: a bug, reported as one
+        if debug:
+            raise
+        where = save_traceback(args.command)
+        print(f"ae {args.command}: internal error: {type(e).__name__}: {_first_line(e)}\n"
+              f"This is a bug in autoencoders; please report it with the traceback saved in {where} "
+              "(or rerun with --debug to print it)", file=sys.stderr)
+        return 1
+
+
+def save_traceback(command: str) -> str:
+    """Write the current exception's traceback to a new file in the temp folder; return its path."""
+    fd, path = tempfile.mkstemp(prefix=f"ae-{command}-crash-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"ae {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+    return path
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed torch's generators take (0..2**32-1), like TrainConfig.seed."""
+    from ..config import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED}, got {value}")
+    return value
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks (also AE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    from . import bench_cmd, data_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
+    from . import bench_cmd, data_cmd, explore_cmd, model_cmd, report_cmd, run_cmd, train_cmd, use_cmd
 
-    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, bench_cmd):
+    for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, explore_cmd, bench_cmd):
         module.register(sub)
     return parser
 

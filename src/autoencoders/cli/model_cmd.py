@@ -13,7 +13,8 @@ import torch
 
 from ..errors import ConfigError, DataError
 from ..fileio import atomic_path, write_json
-from . import print_json
+from ..training.datachecks import check_targets
+from . import print_json, seed
 from .run_cmd import save_npy
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -29,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, default=10, help="images in the figure")
     p = _command(sub, "sample", _sample, "images decoded from codes drawn from the prior (VAE)")
     p.add_argument("--n", type=int, default=64, help="number of samples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p = _command(sub, "latent", _latent, "codes of a split coloured by label (PCA/t-SNE above 2-D)")
     p.add_argument("--method", choices=("pca", "tsne"), default="pca")
     p.add_argument("--n", type=int, default=None, help="use the first N samples (t-SNE is slow)")
@@ -44,7 +45,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=100, help="images per pass")
     p.add_argument("--chunk", type=int, default=None, help="samples per decoder pass (default: fits ~4096 rows)")
     p.add_argument("--limit", type=int, default=None, help="use the first N samples only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true", help="print JSON (also written to RUN/likelihood.json)")
 
 
@@ -162,6 +163,7 @@ def _denoise(args) -> None:
         if not args.output:
             raise ConfigError(f"-o OUTPUT is required with INPUT {args.input}")
         inputs, clean = read_input(Path(args.input), run.model.input_shape), None
+        check_targets(run.model, inputs, inputs[:0], args.input)  # the same range rule as training
     denoised = run.reconstruct(inputs)
     if args.input is not None:
         write_output(Path(args.input), Path(args.output), denoised)
@@ -191,28 +193,32 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _read_image(path: Path, shape: tuple) -> torch.Tensor:
-    from PIL import Image
+    """One image -> (C, H, W) in [0, 1], decoded as training decodes image folders."""
+    from ..data import files
 
     if len(shape) != 3:
         raise DataError(f"{path}: this run takes sequences {shape}, not images; give a .npy")
-    try:
-        with Image.open(path) as im:
-            pixels = np.asarray(im.convert("L" if shape[0] == 1 else "RGB"), dtype=np.float32) / 255.0
-    except Exception as e:  # noqa: BLE001 - Pillow raises many types for a broken file
-        raise DataError(f"cannot decode image {path}: {e}") from e
-    if pixels.shape[:2] != tuple(shape[1:]):
-        raise DataError(f"{path}: image is {pixels.shape[0]}x{pixels.shape[1]} (HxW) but the run takes "
+    pixels = files.image_pixels(path, shape[0])
+    if pixels.shape[1:] != tuple(shape[1:]):
+        raise DataError(f"{path}: image is {pixels.shape[1]}x{pixels.shape[2]} (HxW) but the run takes "
                         f"{shape[1]}x{shape[2]}; resize it first")
-    return torch.from_numpy(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1).copy())
+    return torch.from_numpy(pixels)
 
 
 def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
-    """A batch (N, *shape) or one sample `shape`; (N, H, W) / (H, W) also fit 1-channel image runs."""
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read {path} as a numpy array: {e}") from e
-    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    """A batch (N, *shape) or one sample `shape`; (N, H, W) / (H, W) also fit 1-channel image runs.
+
+    Images are scaled and checked as training data is (uint8 or integers 0..255 -> /255, floats
+    in [0, 1], no NaN); sequences must be finite.
+    """
+    from ..data import files
+
+    arr = files.load_array(path)
+    if len(shape) == 3:
+        arr = files.unit_range(arr, path)
+    elif arr.dtype.kind not in "biuf" or not np.isfinite(arr).all():
+        raise DataError(f"{path}: sequences must be finite numbers (NaN or infinite values, or dtype {arr.dtype})")
+    arr = arr.astype(np.float32)
     if arr.shape == shape:
         return torch.from_numpy(arr[None])
     if arr.shape[1:] == shape:

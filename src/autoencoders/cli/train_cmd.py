@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import DataConfig, TrainConfig
+from ..errors import ConfigError
 from . import print_json
 
 _DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
@@ -19,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--data", default="digits", help="mnist, fashion-mnist, digits, or a path")
     p.add_argument("--out", help="run directory (default: runs/MODEL)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     p.add_argument("--nproc", type=int, help="train on N processes (one per GPU) through torchrun")
     for f in _DATA_FLAGS + _TRAIN_FLAGS:
@@ -64,7 +66,7 @@ def _train(args) -> None:
     from .. import api
     from ..training import distributed
 
-    if args.nproc and not distributed.is_distributed():
+    if args.nproc is not None and not distributed.is_distributed():
         _exec_torchrun(args.nproc, args.argv)
     if args.resume:
         run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
@@ -74,7 +76,7 @@ def _train(args) -> None:
         options = {k: v for k, v in vars(args).items() if v is not None and _is_config_key(k)}
         options = {k.removeprefix("model__"): v for k, v in options.items()}
         run = api.train(args.model, data=args.data, out=args.out or f"runs/{args.model}",
-                        quiet=args.quiet, **options)
+                        quiet=args.quiet, overwrite=args.overwrite, **options)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
@@ -86,7 +88,7 @@ def _exec_torchrun(nproc: int, argv: list[str]) -> None:
     import sys
 
     if nproc < 1:
-        raise SystemExit(f"ae train: error: --nproc must be >= 1, got {nproc}")
+        raise ConfigError(f"--nproc must be >= 1, got {nproc}")
     rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
     rest = [a for a in rest if not a.startswith("--nproc=")]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",

@@ -8,17 +8,28 @@ problems are.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
+import os
+import tokenize
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import DataError
+from . import npyfile
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+MAX_CLASSES = 65536  # labels are class indices; a label of 10**12 would mean 10**12 class names
+# What a damaged .npy/.npz makes numpy's header parser, zipfile and zlib raise.
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+                SyntaxError, tokenize.TokenError, RuntimeError, MemoryError, KeyError, RecursionError,
+                OverflowError, TypeError)
 
 
 def load_path(path: Path, split: str, resize, channels, sequence: bool):
@@ -44,8 +55,8 @@ def load_path(path: Path, split: str, resize, channels, sequence: bool):
 def splits_of(path: Path) -> list[str]:
     """The splits a file offers: those named in an .npz's x_<split> keys, else just 'train'."""
     if path.suffix.lower() == ".npz":
-        with _open_npz(path) as npz:
-            return _named_splits(npz.files) or ["train"]
+        with _reading(path, "an .npz archive"), zipfile.ZipFile(path) as zf:
+            return _named_splits(_members(zf)) or ["train"]
     return ["train"]
 
 
@@ -62,39 +73,72 @@ def _only_train(path: Path, split: str) -> None:
                         "hold out part of it for validation with --validation 0.2")
 
 
+@contextlib.contextmanager
+def _reading(path: Path, what: str):
+    """Turn whatever a damaged file makes numpy, zipfile or zlib raise into one DataError."""
+    try:
+        yield
+    except DataError:
+        raise
+    except _READ_ERRORS as e:
+        raise DataError(f"cannot read {path} as {what}: {type(e).__name__}: {e}") from None
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A .npy file as an array, its header and dtype checked first (see npyfile)."""
+    return _load_npy(path)
+
+
+def image_pixels(path: Path, channels: int) -> np.ndarray:
+    """One image file -> (channels, H, W) float32 in [0, 1], decoded as image folders are."""
+    return _decoding(path, _pixels, _open_image(path), channels, None)
+
+
 def _load_npy(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"cannot read {path} as a numpy array: {e}") from e
+    with _reading(path, "a numpy array"), open(path, "rb") as f:
+        return npyfile.read_array(f, os.fstat(f.fileno()).st_size, str(path))
 
 
-def _open_npz(path: Path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"cannot read {path} as an .npz archive: {e}") from e
+def _members(zf: zipfile.ZipFile) -> dict:
+    """{key: ZipInfo} of an .npz: member 'x.npy' is key 'x', as numpy names them."""
+    return {info.filename.removesuffix(".npy"): info for info in zf.infolist() if not info.is_dir()}
 
 
 def _npz_arrays(path: Path, split: str):
-    """(images, labels or None) for `split`: x_<split>/images_<split>, else x/images for 'train'."""
-    with _open_npz(path) as npz:
-        keys = set(npz.files)
-        for xk, yk in (("x", "y"), ("images", "labels")):
-            if f"{xk}_{split}" in keys:
-                y = npz[f"{yk}_{split}"] if f"{yk}_{split}" in keys else None
-                return npz[f"{xk}_{split}"], y
-        if _named_splits(keys) or not keys & {"x", "images"}:
-            found = ", ".join(sorted(keys)) or "none"
-            raise DataError(f"{path}: no images for split '{split}': expected arrays 'x' or "
-                            f"'images' (+ optional 'y'/'labels'), or x_<split>; keys found: {found}")
-        _only_train(path, split)
-        xk, yk = ("x", "y") if "x" in keys else ("images", "labels")
-        return npz[xk], (npz[yk] if yk in keys else None)
+    """(images, labels or None) for `split`: x_<split>/images_<split>, else x/images for 'train'.
+
+    Every member is read here, inside the error handling (numpy's NpzFile reads lazily).
+    """
+    with _reading(path, "an .npz archive"), zipfile.ZipFile(path) as zf:
+        members = _members(zf)
+        xk, yk = _npz_keys(path, split, set(members))
+        y = _read_member(zf, members[yk], f"{path}[{yk}]") if yk in members else None
+        return _read_member(zf, members[xk], f"{path}[{xk}]"), y
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
+    with zf.open(info) as f:
+        return npyfile.read_array(f, info.file_size, where)
+
+
+def _npz_keys(path: Path, split: str, keys: set) -> tuple[str, str]:
+    """The names of the images and labels arrays for `split`."""
+    for xk, yk in (("x", "y"), ("images", "labels")):
+        if f"{xk}_{split}" in keys:
+            return f"{xk}_{split}", f"{yk}_{split}"
+    if _named_splits(keys) or not keys & {"x", "images"}:
+        found = ", ".join(sorted(keys)) or "none"
+        raise DataError(f"{path}: no images for split '{split}': expected arrays 'x' or "
+                        f"'images' (+ optional 'y'/'labels'), or x_<split>; keys found: {found}")
+    _only_train(path, split)
+    return ("x", "y") if "x" in keys else ("images", "labels")
 
 
 def _from_array(x: np.ndarray, y, path: Path, sequence: bool):
-    """Numpy images or sequences -> tensors, checking shape, value range and labels."""
+    """Numpy images or sequences -> tensors, checking dtype, shape, value range and labels."""
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: unsupported dtype {x.dtype}; images need uint8 or float in [0, 1], "
+                        "sequences numbers")
     if sequence and x.ndim in (2, 3):  # (T, F) is one sequence; (N, T, F) many
         seq = torch.from_numpy(np.array(x, dtype=np.float32, ndmin=3))
         _check_finite(seq, path)
@@ -107,17 +151,19 @@ def _from_array(x: np.ndarray, y, path: Path, sequence: bool):
     elif x.ndim != 4:
         raise DataError(f"{path}: array of shape {x.shape}: images need (N, H, W) or "
                         "(N, C, H, W); a time series (T, F) or (N, T, F) needs --window N")
-    images = torch.from_numpy(_unit_range(x, path))
+    images = torch.from_numpy(unit_range(x, path))
     return images, _labels(y, images.shape[0], path), {"kind": "image", "source": str(path),
                                                        "classes": _classes(y)}
 
 
-def _unit_range(x: np.ndarray, path: Path) -> np.ndarray:
+def unit_range(x: np.ndarray, path: Path) -> np.ndarray:
     """uint8 (or integers in 0..255) -> /255; floats must already lie in [0, 1]."""
     if x.dtype == np.bool_:
         return x.astype(np.float32)
     if x.size == 0:
         raise DataError(f"{path}: the array is empty (shape {x.shape})")
+    if x.dtype.kind == "f" and np.isnan(x).any():
+        raise DataError(f"{path}: {int(np.isnan(x).sum())} pixel values are NaN; images need numbers in [0, 1]")
     lo, hi = x.min(), x.max()
     if np.issubdtype(x.dtype, np.integer):
         if lo < 0 or hi > 255:
@@ -145,6 +191,9 @@ def _labels(y, n: int, path: Path) -> torch.Tensor | None:
         raise DataError(f"{path}: labels have shape {y.shape}, expected ({n},)")
     if n and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0):
         raise DataError(f"{path}: labels must be integers >= 0, got dtype {y.dtype}")
+    if n and int(y.max()) >= MAX_CLASSES:
+        raise DataError(f"{path}: label {int(y.max())} is too large: labels are class indices 0..K-1 "
+                        f"with K at most {MAX_CLASSES}; renumber the classes")
     return torch.from_numpy(y.astype(np.int64))
 
 
@@ -188,15 +237,16 @@ def load_folder(root: Path, resize, channels):
     paths, labels, classes = _scan(root)
     images = [_open_image(p) for p in paths]
     if channels is None:
-        channels = 1 if all(_is_gray(im) for im in images) else 3
-    arrays = [_pixels(im, channels, resize) for im in images]
+        channels = 1 if all(_decoding(p, _is_gray, im) for p, im in zip(paths, images)) else 3
+    arrays = [_decoding(p, _pixels, im, channels, resize) for p, im in zip(paths, images)]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         first = arrays[0].shape
         other = next(i for i, a in enumerate(arrays) if a.shape != first)
         raise DataError(f"images differ in size: {paths[0]} is {first[1]}x{first[2]}, "
                         f"{paths[other]} is {arrays[other].shape[1]}x{arrays[other].shape[2]} "
-                        "(height x width); pass --resize H W (resize=(H, W)) to load them together")
+                        "(height x width); pass --resize N (square N x N; resize=(H, W) from Python) "
+                        "to load them together")
     x = torch.from_numpy(np.stack(arrays))
     y = None if labels is None else torch.tensor(labels, dtype=torch.int64)
     return x, y, {"kind": "image", "source": str(root), "classes": classes}
@@ -239,6 +289,16 @@ def _open_image(path: Path):
         raise DataError(f"cannot decode image {path}: {e}") from e
 
 
+def _decoding(path: Path, fn, *args):
+    """fn(*args) on an image of `path`; a mode Pillow cannot convert becomes a DataError naming it."""
+    try:
+        return fn(*args)
+    except DataError as e:
+        raise DataError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types for odd modes and sizes
+        raise DataError(f"cannot decode image {path} (mode {args[0].mode}): {e}") from None
+
+
 def _is_gray(im) -> bool:
     """Grayscale by mode, or an RGB-like image whose three channels are equal everywhere."""
     if im.mode in _GRAY_MODES:
@@ -251,6 +311,8 @@ def _pixels(im, channels: int, resize) -> np.ndarray:
     """A PIL image -> (C, H, W) float32 in [0, 1], converted and optionally resized."""
     from PIL import Image
 
+    if im.mode == "F":
+        return _float_pixels(im, channels, resize)
     if im.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit gray: scale to 8 bits, don't clip
         im = Image.fromarray(np.clip(np.asarray(im, dtype=np.float64) / 257, 0, 255)
                              .round().astype(np.uint8))
@@ -259,3 +321,23 @@ def _pixels(im, channels: int, resize) -> np.ndarray:
         im = im.resize((resize[1], resize[0]), Image.Resampling.BILINEAR)
     a = np.asarray(im, dtype=np.float32) / 255.0
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy()
+
+
+def _float_pixels(im, channels: int, resize) -> np.ndarray:
+    """A 32-bit float image (mode F, e.g. a float TIFF) -> (C, H, W) in [0, 1].
+
+    Converting it to 8 bits as other modes are would round values in [0, 1] to 0 or 1, so it is
+    resized as floats; values above 1 (up to 255) are read as 0..255 grey levels.
+    """
+    from PIL import Image
+
+    a = np.asarray(im, dtype=np.float32)
+    if not np.isfinite(a).all() or a.min() < 0 or a.max() > 255:
+        raise DataError(f"float pixels must be finite and within [0, 1] (or 0..255), got range "
+                        f"[{np.nanmin(a):g}, {np.nanmax(a):g}]" if np.isfinite(a).any() else "no finite pixels")
+    if a.max() > 1:
+        a = a / 255.0
+    if resize is not None and a.shape != tuple(resize):
+        a = np.asarray(Image.fromarray(a).resize((resize[1], resize[0]), Image.Resampling.BILINEAR))
+    a = np.clip(a, 0.0, 1.0)[None]
+    return np.repeat(a, 3, axis=0) if channels == 3 else a.copy()

@@ -1,9 +1,10 @@
 """Where the IDX datasets come from: a cache folder, mirrors tried in order, sha256 checks.
 
-Every file lands in the cache uncompressed, only after its sha256 matched DATA.md, and through a
-temporary file renamed into place: an interrupted or corrupt download never leaves a file behind,
-so "is it cached?" is just "does the file exist (and hash right)?". Tests swap in small specs via
-`SOURCES` or pass `mirrors=` (file:// URLs work), so no test needs the network.
+Every file lands in the cache uncompressed, only after its sha256 matched the reference table
+(SOURCES, below), and through a temporary file renamed into place: an interrupted or corrupt
+download never leaves a file behind, so "is it cached?" is just "does the file exist (and hash
+right)?". Tests swap in small specs via `SOURCES` or pass `mirrors=` (file:// URLs work), so no
+test needs the network.
 """
 
 from __future__ import annotations
@@ -168,7 +169,10 @@ def missing_files(spec: SourceSpec, folder: Path) -> list[FileSpec]:
         if path.is_file():
             _check_cached(path, f, spec.name)
         elif packed.is_file():
-            data = maybe_gunzip(packed.read_bytes(), str(packed))
+            try:
+                data = maybe_gunzip(packed.read_bytes(), str(packed))
+            except DataError as e:
+                raise DataError(f"{e}{_rerun(spec.name, packed)}") from None
             check_sha256(data, f.sha256, str(packed), _rerun(spec.name, packed))
             write_bytes(path, data)
         else:
@@ -273,7 +277,7 @@ class _Inflater:
 
 
 def _files(rows: str) -> tuple[FileSpec, ...]:
-    """Parse 'name size sha256' lines (the DATA.md tables) into FileSpecs."""
+    """Parse 'name size sha256' lines (the reference tables below) into FileSpecs."""
     return tuple(FileSpec(n, h, int(s)) for n, s, h in (r.split() for r in rows.strip().splitlines()))
 
 

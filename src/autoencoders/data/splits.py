@@ -75,6 +75,7 @@ def load_run_data(config, device, seed: int) -> RunData:
         train, val = _hold_out(train, float(config.validation), seed)
     x, y = (train.images, train.labels) if config.limit is None else (train.images[: config.limit],
                                                                       _head(train.labels, config.limit))
+    check_split_sizes(len(x), len(val), train.meta["source"], _how(config))
     return RunData(Resident(x, y, presentation, seed=seed, device=device),
                    Resident(val.images, val.labels, presentation, seed=seed, device=device),
                    presentation, dict(train.meta))
@@ -124,9 +125,10 @@ def _streamed(config, device: torch.device, seed: int, presentation: Presentatio
                           "the resident path (stream=False)")
     n = _count(path)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
-    n_val = max(1, int(round(n * float(config.validation))))
+    n_val = min(n, max(1, int(round(n * float(config.validation)))))
     keep, held = perm[n_val:], perm[:n_val]
     keep = keep if config.limit is None else keep[: config.limit]
+    check_split_sizes(len(keep), len(held), str(path), _how(config))
     make = lambda rows: Streamed(_open(path, rows, config), presentation, device=device, seed=seed)  # noqa: E731
     return RunData(make(keep), make(held), presentation, {"source": str(path), "kind": "image", "n": len(keep),
                                                           "streamed": True})
@@ -173,13 +175,25 @@ def _available_bytes() -> int:
 
 def _hold_out(ds: Dataset, fraction: float, seed: int):
     """Split a seeded random `fraction` of the training set off for validation."""
-    n_val = max(1, int(round(len(ds) * fraction)))
+    n_val = min(len(ds), max(1, int(round(len(ds) * fraction))))
     perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
     keep, held = perm[n_val:], perm[:n_val]
     pick = lambda rows: Dataset(  # noqa: E731
         ds.images[rows], None if ds.labels is None else ds.labels[rows], dict(ds.meta, n=len(rows))
     )
     return pick(keep), pick(held)
+
+
+def check_split_sizes(n_train: int, n_val: int, source: str, how: str) -> None:
+    """Both the training and the validation set need at least one sample."""
+    if n_train < 1 or n_val < 1:
+        raise DataError(f"{source}: {how} leaves {n_train} training and {n_val} validation samples; both "
+                        "need at least one (use a smaller --validation fraction, a smaller --window or "
+                        "--stride, or more data)")
+
+
+def _how(config) -> str:
+    return "the test split" if config.validation == "test" else f"--validation {config.validation}"
 
 
 def _head(labels, limit: int):

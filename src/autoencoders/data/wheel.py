@@ -77,7 +77,7 @@ def mnist_pickle_to_idx(obj) -> dict[str, bytes]:
     """The classic mnist.pkl ((train), (valid), (test)) -> the four IDX files' bytes.
 
     Pixels were stored as value/256, so value*256 rounds back exactly; train+valid is the
-    official 60000-image training set (DATA.md: all four files match byte for byte).
+    official 60000-image training set (all four files match the reference sha256s byte for byte).
     """
     try:
         (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = obj

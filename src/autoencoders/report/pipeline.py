@@ -54,12 +54,29 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
             bar.update(epochs_for(exp, prof, rec))
             if not quiet:
                 tqdm.write(_progress_line(result))
+    results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
 
     write_report(results, out)
     return results
+
+
+def explorer_section(out: Path, jobs: list) -> dict:
+    """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
+    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
+    from ..errors import ConfigError
+    from ..explore import explore
+
+    if not jobs:
+        return {"skipped": "no finished run"}
+    try:
+        page = explore([out / "runs" / f"{r}-{e.key}" for e, r in jobs], out / "explorer.html",
+                       title="Building Autoencoders in Keras — explorer")
+    except ConfigError as e:
+        return {"skipped": str(e)}
+    return {"path": "explorer.html", "bytes": page["bytes"], "runs": page["runs"], "skipped_runs": page["skipped"]}
 
 
 def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,

@@ -42,6 +42,8 @@ def to_markdown(blocks: list[tuple]) -> str:
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
             parts.append("\n".join(lines))
+        elif kind == "link":
+            parts.append(f"[{args[1]}]({args[0]})")
         elif kind == "fig":
             path, caption = args
             parts.append(f"![{caption}]({path})\n\n*{caption}*")
@@ -62,6 +64,8 @@ def to_html(blocks: list[tuple], root: Path) -> str:
             head = "".join(f"<th>{_inline(h)}</th>" for h in header)
             cells = "".join("<tr>" + "".join(f"<td>{_inline(str(c))}</td>" for c in r) + "</tr>" for r in rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+        elif kind == "link":
+            body.append(f'<p><a href="{html.escape(args[0])}">{_inline(args[1])}</a></p>')
         elif kind == "fig":
             path, caption = args
             body.append(f'<figure><img src="{_data_uri(root / path)}" alt="{html.escape(caption)}">'

@@ -32,6 +32,7 @@ def report_blocks(results: dict) -> list[tuple]:
     blocks.append(("p", f"Data: `{results['data']}`; profile `{results['profile']}`; recipes: "
                         f"{', '.join(results['recipes'])}; total wall time {results['wall_seconds']:.0f} s."))
     blocks.append(("code", results["command"] or "ae reproduce"))
+    blocks += explorer_blocks(results.get("explorer") or {})
     blocks += [("h", 2, "Results"), ("p", UNITS), ("table", *main_table(results))]
     if results.get("not_run"):
         blocks.append(("p", "Not run (reported with `--no-train`, no finished run in the output folder): "
@@ -123,3 +124,14 @@ def _f(x, digits: int = 4) -> str:
 
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def explorer_blocks(explorer: dict) -> list[tuple]:
+    """A link to the interactive page `ae explore` wrote beside the report, or why there is none."""
+    if explorer.get("path"):
+        return [("link", explorer["path"], f"Open the interactive explorer ({explorer['path']}, "
+                 f"{explorer['bytes'] / 1e6:.1f} MB; runs: {', '.join(explorer['runs'])}): draw a digit, "
+                 "walk the VAE's latent plane, denoise, all computed in the browser.")]
+    if explorer.get("skipped"):
+        return [("p", f"No interactive explorer: {explorer['skipped']}")]
+    return []

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..errors import TrainingError
 from ..fileio import write_text
 from . import distributed as dist
 from .checkpoint import save_state, unwrap
@@ -129,8 +130,13 @@ class RunLogger(Callback):
             print(_summary_line(record), flush=True)
         if self.run_dir is None:
             return
-        with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        path = self.run_dir / "history.jsonl"
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+        except OSError as e:  # a torn line is dropped on reading; the checkpoint is written after this
+            raise TrainingError(f"{e.strerror or e} while writing {path}; the previous checkpoint "
+                                "is intact") from None
         if self._tb is None:
             return
         for split in ("train", "val"):
@@ -146,18 +152,48 @@ class RunLogger(Callback):
 
     def _truncate_history(self, start_epoch: int) -> None:
         """On resume, drop records after the checkpoint's epoch (they were never checkpointed)."""
-        path = self.run_dir / "history.jsonl"
-        if not path.exists():
-            return
-        keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= start_epoch]
-        write_text(path, "".join(line + "\n" for line in keep))
+        keep = [r for r in read_history(self.run_dir) if r["epoch"] <= start_epoch]
+        if keep or (self.run_dir / "history.jsonl").exists():
+            write_text(self.run_dir / "history.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
 
 
 def read_history(run_dir) -> list[dict]:
+    """The records of history.jsonl, one per finished epoch.
+
+    A crash while appending leaves a torn last line (no newline at its end): it is dropped,
+    since the weights and checkpoint of that epoch are whole. A damaged line elsewhere is an error.
+    """
     path = Path(run_dir) / "history.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TrainingError(f"{path}: cannot read ({e}); delete it to go on without the history") from None
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        record = _record(line)
+        if record is None:
+            if number == len(lines):  # the torn last line of an interrupted append
+                break
+            raise TrainingError(f"{path} line {number}: not a history record; delete that line (or the "
+                                "file) to go on: the weights do not depend on it")
+        records.append(record)
+    return records
+
+
+def _record(line: str) -> dict | None:
+    """One epoch's record, or None for anything else (a torn or edited line)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("epoch"), int) and isinstance(record.get("train"), dict) \
+        and isinstance(record.get("val", {}), dict)  # runs of your own data may have no validation split
+    return record if ok else None
 
 
 def _summary_line(r: dict) -> str:

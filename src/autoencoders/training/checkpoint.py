@@ -10,16 +10,20 @@ moment leaves one consistent state (the new one, or the previous one in `state.o
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file, safe_open
 
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from ..fileio import atomic_path, read_json, write_json
+from .integrity import check_optimizer, check_rng, check_trainer_json, check_weights
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -37,9 +41,22 @@ def load_weights(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise TrainingError(f"{path}: no weights file (is this a run directory written by `ae train`?)")
+    tensors = read_tensors(path)
     with safe_open(str(path), framework="pt") as f:
         metadata = dict(f.metadata() or {})
-    return load_file(str(path)), metadata
+    return tensors, metadata
+
+
+def read_tensors(path) -> dict:
+    """A safetensors file's tensors; a damaged file (truncated, empty, garbage) is a TrainingError."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainingError(f"{path}: missing (the run folder is incomplete)")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError, MemoryError) as e:
+        raise TrainingError(f"{path}: not a readable safetensors file ({e}); the file is damaged "
+                            "(an interrupted copy?): restore it or train again") from None
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -55,20 +72,34 @@ def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
     state : TrainerState.to_dict() (epoch, step, best_val, stale); metadata : the weights' own.
     """
     run_dir = Path(run_dir)
-    tmp, final, old = run_dir / "state.tmp", run_dir / "state", run_dir / "state.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
-    tensors.update(_rng_tensors())
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    save_weights(tmp / WEIGHTS, model, metadata)
-    write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta})
+    final, old = run_dir / "state", run_dir / "state.old"
+    tmp = Path(tempfile.mkdtemp(prefix="state.tmp.", dir=run_dir))  # unique: never shared by two writers
+    try:
+        tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+        tensors.update(_rng_tensors())
+        _writing(tmp / "optimizer.safetensors", lambda: save_file(tensors, str(tmp / "optimizer.safetensors")))
+        _writing(tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, metadata))
+        _writing(tmp / "trainer.json",
+                 lambda: write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta}))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    save_weights(run_dir / WEIGHTS, model, metadata)
+    _writing(run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata))
+
+
+def _writing(path: Path, write) -> None:
+    """Run `write`; a full disk or other OS failure becomes a TrainingError that says what survived."""
+    try:
+        write()
+    except (OSError, SafetensorError) as e:
+        full = getattr(e, "errno", None) == errno.ENOSPC or "os error 28" in str(e) or "No space left" in str(e)
+        what = "no space left on device" if full else f"cannot write ({e})"
+        raise TrainingError(f"{what} while writing {path}; the previous checkpoint is intact") from None
 
 
 def _state_dir(run_dir: Path) -> Path:
@@ -79,32 +110,43 @@ def _state_dir(run_dir: Path) -> Path:
 
 
 def saved_trainer_state(run_dir) -> dict | None:
-    """The trainer state dict of a run's last checkpoint, None without one.
-
-    Runs written before the TrainerState kept it as "counters", mixed with the model's name and
-    input shape; those dicts are read as they are (the caller picks the fields it knows).
-    """
-    path = _state_dir(Path(run_dir)) / "trainer.json"
-    if not path.is_file():
+    """The checked trainer state of a run's last checkpoint (see read_trainer_json), None without one."""
+    if not (_state_dir(Path(run_dir)) / "trainer.json").is_file():
         return None
-    saved = read_json(path)
-    return saved["state"] if "state" in saved else saved["counters"]
+    return read_trainer_json(run_dir)["state"]
 
 
 def load_state(run_dir, model, optimizer) -> dict:
     """Restore weights, optimizer and RNG states from state/; returns the trainer state dict."""
     run_dir = Path(run_dir)
     state = _state_dir(run_dir)
-    if not (state / "trainer.json").is_file():
-        raise TrainingError(f"{run_dir}: no training state to resume from (state/trainer.json missing)")
-    saved = read_json(state / "trainer.json")
+    saved = read_trainer_json(run_dir, state)
     weights, _ = load_weights(state / WEIGHTS)
+    check_weights(weights, unwrap(model), state / WEIGHTS)
+    tensors = read_tensors(state / "optimizer.safetensors")
+    check_optimizer(tensors, saved["optimizer"], optimizer, state / "optimizer.safetensors")
+    check_rng(tensors, state / "optimizer.safetensors")
     unwrap(model).load_state_dict(weights)
-    tensors = load_file(str(state / "optimizer.safetensors"))
     optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
     _match_param_layouts(optimizer)
     _set_rng(tensors)
-    return saved["state"] if "state" in saved else saved["counters"]
+    return saved["state"]
+
+
+def read_trainer_json(run_dir, state=None) -> dict:
+    """state/trainer.json, checked, as {"state": {epoch, step, best_val, stale}, "optimizer": {...}}.
+
+    Runs written before the TrainerState kept "counters" (the model's name and input shape mixed
+    in, no step before schedules existed): read as the state (integrity.check_trainer_json).
+    """
+    path = Path(state or _state_dir(Path(run_dir))) / "trainer.json"
+    if not path.is_file():
+        raise TrainingError(f"{run_dir}: no training state to resume from ({path} missing)")
+    try:
+        saved = read_json(path)
+    except (ValueError, OSError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise TrainingError(f"{path}: not valid JSON ({e})") from None
+    return check_trainer_json(saved, path)
 
 
 def _match_param_layouts(optimizer) -> None:
@@ -170,5 +212,15 @@ def read_config(run_dir) -> dict:
         raise TrainingError(f"{run_dir}: not a run directory ({CONFIG} missing)")
     try:
         return read_json(path)
-    except json.JSONDecodeError as e:
+    except (ValueError, OSError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise TrainingError(f"{path}: not valid JSON ({e})") from None
+
+
+def load_config(run_dir):
+    """The run's RunConfig from config.json, type- and range-checked; errors name the file."""
+    from ..config import RunConfig
+
+    try:
+        return RunConfig.from_dict(read_config(run_dir)).validate()
+    except ConfigError as e:
+        raise ConfigError(f"{Path(run_dir) / CONFIG}: {e}") from None

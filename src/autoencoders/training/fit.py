@@ -9,11 +9,12 @@ from __future__ import annotations
 import torch
 
 from ..config import RunConfig
-from ..data import Presentation, Streamed, as_source, load_run_data
+from ..data import Presentation, Resident, Streamed, as_source, load_run_data
 from ..errors import TrainingError
 from . import distributed as dist
 from .callbacks import Checkpoint, EarlyStopping, EpochHook, RunLogger
 from .checkpoint import write_config
+from .datachecks import check_targets
 from .setup import fast_layout, resolve_device
 from .trainer import Trainer
 
@@ -34,6 +35,7 @@ def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = Fals
         torch.manual_seed(config.train.seed)  # the same seed, the same initial weights
         model = create_model(config.model.name, data.sample_shape, **config.model.options)
     model = fast_layout(model.to(device), data.sample_shape)
+    _check_targets(model, data.train, data.val, data.meta.get("source", config.data.name))
     history = _train(model, config, out, device, data.train, data.val, data, resume=resume, quiet=quiet,
                      on_epoch_end=on_epoch_end)
     return model, data, history
@@ -54,6 +56,7 @@ def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, ou
     train = as_source(train, presentation, device=device, seed=seed)
     val = None if val is None else as_source(val, presentation, device=device, seed=seed)
     model = fast_layout(model.to(device), train.sample_shape)
+    _check_targets(model, train, val, config.data.name)
     return _train(model, config, out, device, train, val, None, resume=resume, quiet=quiet,
                   on_epoch_end=on_epoch_end)
 
@@ -74,3 +77,11 @@ def _train(model, config: RunConfig, out, device, train, val, data, *, resume, q
         callbacks.append(EarlyStopping(config.train.patience, quiet=quiet))
     trainer = Trainer(model, config.train, device=device, callbacks=callbacks)
     return trainer.fit(train, val, resume_from=out if resume else None)
+
+
+def _check_targets(model, train, val, source: str) -> None:
+    """Resident float data is range-checked (datachecks.check_targets); uint8 lies in [0, 1] by
+    construction, and streamed data is not scanned (that would read it all before training)."""
+    if isinstance(train, Resident) and train.x.dtype != torch.uint8:
+        x_val = val.x if isinstance(val, Resident) and val.x.dtype != torch.uint8 else train.x[:0]
+        check_targets(model, train.x, x_val, source)

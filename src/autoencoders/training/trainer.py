@@ -195,9 +195,13 @@ def _check_finite(losses: torch.Tensor, epoch: int) -> None:
     if len(bad):
         raise TrainingError(
             f"non-finite loss ({losses[bad[0, 0]].item()}) at epoch {epoch}, batch {bad[0, 0].item() + 1}; "
-            f"training stopped and the checkpoint of epoch {epoch - 1} was kept. "
+            f"training stopped and {_kept(epoch)}. "
             "Try a lower --lr or --precision fp32."
         )
+
+
+def _kept(epoch: int) -> str:
+    return f"the checkpoint of epoch {epoch - 1} was kept" if epoch > 1 else "no checkpoint was written"
 
 
 @torch.no_grad()

@@ -6,10 +6,13 @@ GUI backend, nothing shown; the caller saves (`save_figure`) or embeds them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError
 from ..fileio import atomic_path
 
 
@@ -57,7 +60,11 @@ def training_curves(history: list[dict], *, key: str = "loss", ax=None) -> Figur
 
 def save_figure(fig: Figure, path, dpi: int = 100) -> None:
     """Write a figure atomically; the format follows the file's extension."""
-    fmt = str(path).rsplit(".", 1)[-1]
+    fmt = Path(path).suffix.lower().lstrip(".")
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise ConfigError(f"{path}: cannot write a figure as '.{fmt}'; use one of "
+                          f"{', '.join('.' + k for k in sorted(supported))}")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
 

@@ -1,0 +1,133 @@
+"""What the explorer page knows about each run: its ONNX parts, test images, codes and threshold.
+
+Everything here is plain JSON (numbers rounded where only drawn) plus the run's encoder and
+decoder as base64 ONNX, written by the toolkit's own exporter (`autoencoders.export`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import gzip
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
+from ..export import export_model
+from ..data import load_split
+from ..viz.latent import prior_grid
+
+PERCENTILE = 99.0
+THRESHOLD_SAMPLES = 2000  # training samples scored for the threshold (a seeded subset)
+SCATTER_POINTS = 2000  # test codes drawn in the latent scatter
+STRIP = 12  # test images offered under the pad
+DIRECTIONS = 4  # principal directions of the codes offered as sliders
+GRID = 15  # the manifold's n x n grid
+
+
+def unsupported(run) -> str | None:
+    """Why the page cannot show `run` (None when it can): it draws one grey H x W picture."""
+    shape = tuple(run.model.input_shape)
+    if (len(shape) == 3 and shape[0] == 1) or len(shape) == 2:
+        return None
+    return f"takes samples of shape {shape}; the page draws single-channel pictures (1, H, W) or (H, W) sequences"
+
+
+def picture_size(run) -> tuple[int, int]:
+    """(H, W) of the picture a run's sample is drawn as: (1, H, W) images, (H, W) = rows as steps."""
+    return tuple(run.model.input_shape[-2:])
+
+
+def clean_split(run, split: str):
+    """(inputs (N, *input_shape), labels (N,) or None): a split as the run sees it, without noise."""
+    data = dataclasses.replace(run.config.data, noise=None, binarize=None, noise_fixed=False)
+    inputs, _, labels = load_split(data, split, torch.device("cpu"), run.config.train.seed)
+    return inputs, labels
+
+
+def strip(run, n: int = STRIP) -> dict:
+    """The first `n` clean test images of the run's data, flattened: {'images': [[H*W]], 'labels'}."""
+    inputs, labels = clean_split(run, "test")
+    images = inputs[:n].reshape(min(n, len(inputs)), -1).numpy().astype(np.float64)
+    return {"images": np.round(images, 6).tolist(),
+            "labels": None if labels is None else [int(v) for v in labels[:n]]}
+
+
+def run_payload(run, name: str, *, seed: int = 0) -> dict:
+    """One run's entry in the page: ONNX parts, shapes, threshold, latent views, noise."""
+    test, labels = clean_split(run, "test")
+    z = run.encode(test[:SCATTER_POINTS])
+    metric = getattr(run.model, "loss_kind", "bce")
+    return {
+        "name": name, "model": run.config.model.name, "input_shape": list(run.model.input_shape),
+        "code_shape": list(z.shape[1:]), "metric": metric,
+        "sequence": len(run.model.input_shape) == 2,
+        "variational": hasattr(run.model, "posterior"),
+        "noise": noise_payload(run.config.data.noise),
+        "threshold": threshold_payload(run, metric, seed),
+        "latent": latent_payload(run, z, None if labels is None else labels[:SCATTER_POINTS]),
+        **onnx_parts(run),
+    }
+
+
+def onnx_parts(run) -> dict:
+    """{'encoder': x -> z, 'decoder': z -> probabilities}, each an ONNX file gzip-compressed
+    (10-25% smaller; the page already gunzips its runtime) and base64-encoded."""
+    parts = {}
+    with tempfile.TemporaryDirectory(prefix="ae-explore-") as tmp:
+        for part in ("encoder", "decoder"):
+            path = export_model(run, Path(tmp) / f"{part}.onnx", part=part)
+            parts[part] = base64.b64encode(gzip.compress(path.read_bytes(), 9, mtime=0)).decode("ascii")
+    return parts
+
+
+def threshold_payload(run, metric: str, seed: int) -> dict:
+    """The anomaly threshold as `ae score --threshold auto` sets it: a percentile of training errors
+    (here over a seeded subset of THRESHOLD_SAMPLES training samples)."""
+    train, _ = clean_split(run, "train")
+    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:THRESHOLD_SAMPLES]
+    scores = reconstruction_errors(run.model, train[rows], metric=metric)
+    return {"value": threshold_from_scores(scores, PERCENTILE), "percentile": PERCENTILE,
+            "n": len(rows), "metric": metric}
+
+
+def latent_payload(run, z: torch.Tensor, labels) -> dict:
+    """A 2-D latent: the scatter of test codes and a decoding grid. Larger codes: principal
+    directions of the test codes (mean, unit components, standard deviations) for sliders.
+
+    z : (N, *code_shape) test codes (VAE: posterior means).
+    """
+    flat = z.reshape(len(z), -1).double().numpy()
+    if flat.shape[1] == 2:
+        return {"kind": "2d", "points": np.round(flat, 4).tolist(),
+                "labels": None if labels is None else [int(v) for v in labels],
+                "grid": grid_codes(flat, variational=hasattr(run.model, "posterior")).tolist(), "grid_n": GRID}
+    mean = flat.mean(0)
+    _, s, vt = np.linalg.svd(flat - mean, full_matrices=False)
+    k = min(DIRECTIONS, len(s))
+    return {"kind": "pca", "mean": np.round(mean, 5).tolist(), "components": np.round(vt[:k], 5).tolist(),
+            "std": np.round(s[:k] / math.sqrt(max(len(flat) - 1, 1)), 5).tolist()}
+
+
+def grid_codes(flat: np.ndarray, *, variational: bool) -> np.ndarray:
+    """(GRID * GRID, 2) codes, row-major, top row = largest z2: the prior's quantiles for a VAE
+    (as the report's manifold), else the 5th..95th percentiles of the test codes."""
+    if variational:
+        return prior_grid(GRID).numpy().astype(np.float64)
+    lo, hi = np.percentile(flat, 5, axis=0), np.percentile(flat, 95, axis=0)
+    z1 = np.linspace(lo[0], hi[0], GRID)
+    z2 = np.linspace(hi[1], lo[1], GRID)
+    g2, g1 = np.meshgrid(z2, z1, indexing="ij")
+    return np.stack([g1.ravel(), g2.ravel()], 1)
+
+
+def noise_payload(spec) -> dict | None:
+    """{'kind', 'level'} of a denoising run's training corruption, or None."""
+    from ..data import parse_noise
+
+    noise = parse_noise(spec)
+    return None if noise is None else {"kind": noise.kind, "level": noise.level}

@@ -1,0 +1,264 @@
+"""`ae explore`: the page builder's checks, and the page itself driven in headless Chromium.
+
+The browser test opens the page from file:// and checks what it computes (onnxruntime-web on the
+runs' ONNX exports) against PyTorch on the same inputs, within 1e-4; it measures the decoding
+rate, checks that nothing is fetched, and saves a 1280x800 screenshot (to the test's tmp folder,
+and to $AE_EXPLORER_SCREENSHOT when set). It skips when selenium, chromium or chromedriver is missing
+($AE_TEST_CHROMIUM names another chromium binary).
+"""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from autoencoders import api
+from autoencoders.cli import main
+from autoencoders.errors import ConfigError, DataError
+from autoencoders.explore import explore, run_names, runtime
+from autoencoders.viz.latent import prior_grid
+
+TOL = 1e-4
+CHROMIUM = os.environ.get("AE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# name -> (model, options): a dense net, a 2-D VAE, a denoising conv net and the row-reading LSTM
+RUNS = {
+    "dense": ("dense", dict(epochs=1)),
+    "vae": ("vae", dict(epochs=2, latent_size=2)),
+    "denoise": ("conv-denoise", dict(epochs=1, noise="gaussian:0.5")),
+    "lstm": ("lstm", dict(epochs=1, as_sequence=True)),
+}
+
+
+def test_runtime_is_the_pinned_one():
+    rt = runtime.load_runtime()
+    assert rt.version == "1.30.0" and rt.script.rstrip().endswith("};")
+    assert "export{" not in rt.script[-300:] and "const ort={" in rt.script
+
+
+def test_runtime_hash_mismatch_is_an_error(monkeypatch):
+    monkeypatch.setitem(runtime.SHA256, runtime.BUNDLE, "0" * 64)
+    with pytest.raises(DataError, match="ort.wasm.bundle.min.mjs: sha256"):
+        runtime.load_runtime()
+
+
+def test_classic_module_rewrites_the_final_export():
+    text = runtime.as_classic_module("var a=1,b=2;export{a as A,b as default};\n//# sourceMappingURL=x.map\n")
+    assert text == "var a=1,b=2;const ort={A:a,default:b};\n"
+    with pytest.raises(DataError, match="no final export"):
+        runtime.as_classic_module("var a=1;")
+
+
+def test_bad_arguments_name_what_is_wrong(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="-o .*page.txt.*html"):
+        explore([tmp_path], tmp_path / "page.txt")
+    with pytest.raises(ConfigError, match="RUN .*not a run directory"):
+        explore([tmp_path], tmp_path / "page.html")
+    assert main(["explore", str(tmp_path / "missing"), "-o", str(tmp_path / "p.html")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_run_names_are_unique(tmp_path):
+    paths = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c"]
+    assert run_names(paths) == ["a-run", "b-run", "c"]
+
+
+def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
+    from types import SimpleNamespace
+
+    from autoencoders.explore import page
+
+    monkeypatch.setattr(page, "run_payload", lambda run, name, seed: {"name": name})
+    monkeypatch.setattr(page, "strip", lambda run: {"images": [], "labels": None})
+    runs = [(name, SimpleNamespace(model=SimpleNamespace(input_shape=shape)))
+            for name, shape in [("mnist", (1, 28, 28)), ("rgb", (3, 32, 32)), ("digits", (1, 8, 8)), ("rows", (28, 28))]]
+    payload = page.page_payload(runs)
+    assert [r["name"] for r in payload["runs"]] == ["mnist", "rows"] and payload["size"] == [28, 28]
+    reasons = {s["name"]: s["reason"] for s in payload["skipped"]}
+    assert "(3, 32, 32)" in reasons["rgb"] and "the pad is (28, 28) (from mnist)" in reasons["digits"]
+    with pytest.raises(ConfigError, match="none of the runs can be shown: rgb"):
+        page.page_payload(runs[1:2])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Tiny runs on 28x28 digits, and the page `ae explore` writes for them."""
+    require_browser()  # before training: without a browser there is nothing to drive
+    pytest.importorskip("onnxscript", reason="ONNX export needs onnxscript (autoencoders[export])")
+    root = tmp_path_factory.mktemp("explore")
+    runs = {}
+    for name, (model, options) in RUNS.items():
+        runs[name] = api.train(model, "digits", out=root / name, quiet=True, resize=28, seed=0, **options)
+    page = root / "explorer.html"
+    assert main(["explore", *(str(root / n) for n in RUNS), "-o", str(page)]) == 0
+    return page, runs
+
+
+def require_browser():
+    """Skip unless selenium, chromium and chromedriver are all there; returns selenium's webdriver."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
+    return webdriver
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    webdriver = require_browser()
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        options.add_argument(arg)
+    options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(120)
+    driver.get(site[0].as_uri())
+    yield driver
+    driver.quit()
+
+
+def call(driver, expression: str):
+    """Await `expression` (a promise using window.explorer) in the page and return its value."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"Promise.resolve().then(() => {expression}).then(done, (e) => done({{error: String(e)}}));")
+
+
+def torch_outputs(run, x):
+    """PyTorch's code, reconstruction probabilities and per-pixel BCE score of the flat input x."""
+    x = torch.tensor(x, dtype=torch.float32).reshape(1, *run.model.input_shape)
+    z = run.encode(x)
+    p = run.decode(z).double().clamp(1e-7, 1 - 1e-7).reshape(-1).numpy()
+    xs = x.double().reshape(-1).numpy()
+    return z.reshape(-1).numpy(), p, float(np.mean(-(xs * np.log(p) + (1 - xs) * np.log(1 - p))))
+
+
+def largest_difference(page_outputs, runs, x) -> float:
+    worst = 0.0
+    for name, run in runs.items():
+        out = page_outputs[name]
+        z, p, score = torch_outputs(run, x)
+        worst = max(worst, np.abs(np.array(out["code"]) - z).max(), np.abs(np.clip(out["recon"], 1e-7, 1 - 1e-7) - p).max())
+        assert out["score"] == pytest.approx(score, abs=TOL), name
+    return float(worst)
+
+
+@pytest.mark.slow
+def test_page_in_a_browser(site, browser, tmp_path):
+    page, runs = site
+    stats = {"page_mb": page.stat().st_size / 1e6}
+    assert stats["page_mb"] < 10
+    ready = call(browser, "window.explorer.ready")
+    assert "error" not in ready, ready
+    stats["ready_s"] = ready["readyMs"] / 1000
+    worst = max(check_reconstructions(browser, runs), check_latents(browser, runs), check_denoising(browser, runs))
+    stats["decodes_per_s"] = call(browser, "window.explorer.decodeRate('vae', 1000)")  # back to back
+    rate = call(browser, "window.explorer.pointerRate('vae', 1000, 60)")  # 60 pointer moves a second
+    stats["pointer_updates_per_s"], stats["pointer_events_per_s"] = rate["updates"], rate["events"]
+    assert stats["decodes_per_s"] >= 30 and rate["updates"] >= 30  # the issue's target
+    worst = max(worst, check_controls(browser, runs))
+    assert worst < TOL
+    stats["largest_difference"] = worst
+    check_nothing_fetched(browser, page)
+    save_screenshot(browser, tmp_path)
+    print("explorer:", json.dumps(stats))
+
+
+def check_reconstructions(browser, runs) -> float:
+    """Test image 0, then a known drawing (a vertical stroke), through every run."""
+    outputs = call(browser, "window.explorer.pick(0)")
+    worst = largest_difference(outputs, runs, browser.execute_script("return window.explorer.input()"))
+    bar = np.zeros((28, 28))
+    bar[4:24, 12:16] = 1.0
+    outputs = call(browser, f"window.explorer.draw({json.dumps(bar.ravel().tolist())})")
+    return max(worst, largest_difference(outputs, runs, bar.ravel()))
+
+
+def check_latents(browser, runs) -> float:
+    """The VAE's marker at a known point and its manifold grid; the dense net's direction sliders
+    and its interpolation between test images 0 and 1 (whose codes are the line's ends)."""
+    vae, dense = runs["vae"], runs["dense"]
+    decoded = call(browser, "window.explorer.latent('vae', [0.5, -1.0])")
+    diffs = [np.abs(np.array(decoded) - vae.decode(torch.tensor([[0.5, -1.0]])).reshape(-1).numpy()).max()]
+    grid = call(browser, "window.explorer.manifold('vae')")
+    diffs.append(np.abs(np.array(grid) - vae.decode(prior_grid(15)).reshape(-1).numpy()).max())
+    moved = call(browser, "window.explorer.directions('dense', [1.5, -1, 0.5, 0])")
+    expected = dense.decode(torch.tensor([moved["code"]])).reshape(-1).numpy()
+    diffs.append(np.abs(np.array(moved["decoded"]) - expected).max())
+    line = moved["interpolation"]
+    expected = dense.decode(torch.tensor(line["codes"]).reshape(9, -1)).reshape(-1).numpy()
+    diffs.append(np.abs(np.array(line["images"]) - expected).max())
+    strip = browser.execute_script("return JSON.parse(document.getElementById('payload').textContent).strip.images")
+    ends = dense.encode(torch.tensor([strip[0], strip[1]]).reshape(2, 1, 28, 28)).numpy()
+    diffs.append(np.abs(np.array(line["codes"]).reshape(9, -1)[[0, 8]] - ends).max())
+    return float(max(diffs))
+
+
+def check_denoising(browser, runs) -> float:
+    noisy = call(browser, "window.explorer.noise('denoise', 0.5)")
+    assert noisy["level"] == 0.5 and np.abs(np.array(noisy["noisy"]) - browser.execute_script(
+        "return window.explorer.input()")).max() > 0.1  # the noise is there
+    expected = runs["denoise"].reconstruct(torch.tensor(noisy["noisy"]).reshape(1, 1, 28, 28)).reshape(-1).numpy()
+    return float(np.abs(np.array(noisy["denoised"]) - expected).max())
+
+
+def check_controls(driver, runs) -> float:
+    """The pad draws with the keyboard and with a pointer (the outputs then match PyTorch's: the
+    largest difference is returned); the latent plane follows the pointer; the page fits a
+    phone-width window."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    call(driver, "window.explorer.draw(new Array(784).fill(0))")
+    pad = driver.find_element("id", "pad")
+    pad.send_keys(Keys.ARROW_LEFT, Keys.SPACE, Keys.SHIFT + Keys.ARROW_DOWN)
+    assert sum(driver.execute_script("return window.explorer.input()")) > 0
+    ActionChains(driver).move_to_element_with_offset(pad, -60, -60).click_and_hold().move_by_offset(100, 100).release().perform()
+    time.sleep(0.3)
+    outputs = call(driver, "window.explorer.settled()")
+    x = driver.execute_script("return window.explorer.input()")
+    assert sum(x) > 5
+    worst = largest_difference(outputs, runs, x)
+    call(driver, "window.explorer.latent('vae', [0, 0])")
+    scatter = driver.find_element("css selector", "#latent-body .scatter")
+    driver.execute_script("arguments[0].scrollIntoView()", scatter)
+    ActionChains(driver).move_to_element_with_offset(scatter, 40, -40).perform()
+    time.sleep(0.3)
+    assert driver.find_element("css selector", "#latent-body output").text != "z = (0.00, 0.00)"
+    driver.set_window_size(390, 844)
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    driver.set_window_size(1280, 800)
+    return worst
+
+
+def check_nothing_fetched(driver, page):
+    """The only request of the session is the page itself; no console errors (CSP violations are)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    assert set(urls) == {page.as_uri()}, urls
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+    assert driver.execute_script("return window.explorer.errors") == []
+
+
+def save_screenshot(driver, tmp_path):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the viewport itself at 1280x800
+                           {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_script("window.scrollTo(0, 0); return window.explorer.pick(0)")
+    time.sleep(0.3)
+    path = tmp_path / "explorer.png"
+    driver.save_screenshot(str(path))
+    if os.environ.get("AE_EXPLORER_SCREENSHOT"):
+        shutil.copy(path, os.environ["AE_EXPLORER_SCREENSHOT"])

@@ -1,0 +1,149 @@
+"""Property-based fuzzing (issue #13): mutated data files and run-folder files may fail, but only
+with the toolkit's own errors (AutoencodersError), never a library's exception or a crash.
+
+CI runs a bounded number of examples per target (seconds). For a long local run set
+AE_FUZZ_SECONDS, e.g. `AE_FUZZ_SECONDS=60 pytest -s tests/test_fuzz.py`: each target then runs
+batches of examples until that many seconds have passed and prints how many it ran.
+"""
+
+import io
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from autoencoders.api import load_run
+from autoencoders.data.files import load_path
+from autoencoders.errors import AutoencodersError
+from autoencoders.training.checkpoint import load_config, load_state
+from autoencoders.training.trainer import make_optimizer
+
+SECONDS = float(os.environ.get("AE_FUZZ_SECONDS", "0") or 0)
+BATCH = settings(max_examples=150, deadline=None, database=None,
+                 suppress_health_check=list(HealthCheck))
+RUN_BATCH = settings(BATCH, max_examples=50)  # each copies a run folder and builds a model: slower
+
+# A mutation: (operation, position, bytes). Positions favour the first 256 bytes, where the
+# headers are (.npy header, zip local header, PNG IHDR, safetensors header length and JSON).
+MUTATION = st.tuples(st.sampled_from(("set", "insert", "delete", "truncate")),
+                     st.one_of(st.integers(0, 256), st.integers(0, 1 << 16)),
+                     st.binary(min_size=1, max_size=8))
+MUTATIONS = st.lists(MUTATION, min_size=1, max_size=4)
+
+
+def mutate(data: bytes, mutations) -> bytes:
+    b = bytearray(data)
+    for op, pos, chunk in mutations:
+        pos = pos % (len(b) + 1)
+        if op == "set":
+            b[pos:pos + len(chunk)] = chunk
+        elif op == "insert":
+            b[pos:pos] = chunk
+        elif op == "delete":
+            del b[pos:pos + len(chunk)]
+        else:
+            del b[pos:]
+    return bytes(b)
+
+
+def _npy(array) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _npz(compressed=False, **arrays) -> bytes:
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return buf.getvalue()
+
+
+def _image(pixels, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+rng = np.random.default_rng(0)
+DATA_SEEDS = {
+    "images.npy": _npy(rng.integers(0, 256, (4, 8, 8), dtype=np.uint8)),
+    "series.npy": _npy(rng.random((3, 10, 2), dtype=np.float32)),
+    "labelled.npz": _npz(x=rng.integers(0, 256, (4, 8, 8), dtype=np.uint8), y=np.array([0, 1, 2, 1])),
+    "splits.npz": _npz(True, x_train=rng.random((4, 1, 6, 6), dtype=np.float32),
+                       x_test=rng.random((2, 1, 6, 6), dtype=np.float32)),
+    "series.csv": b"a,b\n" + b"".join(b"%.3f,%.3f\n" % (i / 10, 1 - i / 10) for i in range(10)),
+    "folder/a.png": _image(rng.integers(0, 256, (8, 8), dtype=np.uint8), "PNG"),
+    "folder/a.tif": _image(rng.random((8, 8), dtype=np.float32), "TIFF"),  # mode F
+}
+RUN_FILES = ("config.json", "model.safetensors", "history.jsonl", "state/trainer.json",
+             "state/optimizer.safetensors", "state/model.safetensors")
+COUNTS: dict = {}
+
+
+def _until_time_is_up(name: str, run_batch) -> None:
+    """One batch in CI; with AE_FUZZ_SECONDS, batches until the time is spent (then a summary)."""
+    start = time.monotonic()
+    run_batch()
+    while time.monotonic() - start < SECONDS:
+        run_batch()
+    if SECONDS:
+        print(f"\nfuzz {name}: {COUNTS.get(name, 0)} examples in {time.monotonic() - start:.0f} s, "
+              "0 foreign exceptions")
+
+
+def _load_data(path: Path, sequence: bool) -> None:
+    try:
+        load_path(path, "train", None, None, sequence)
+    except AutoencodersError:
+        pass
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damaged TIFF tags it skips
+def test_fuzz_data_files():
+    @BATCH
+    @given(name=st.sampled_from(sorted(DATA_SEEDS)), mutations=MUTATIONS, sequence=st.booleans())
+    def one(name, mutations, sequence):
+        COUNTS["data files"] = COUNTS.get("data files", 0) + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(mutate(DATA_SEEDS[name], mutations))
+            if name.startswith("folder/"):
+                (path.parent / f"b{path.suffix}").write_bytes(DATA_SEEDS[name])
+                path = path.parent
+            _load_data(path, sequence)
+
+    _until_time_is_up("data files", one)
+
+
+def _open_run(path: Path) -> None:
+    """Everything that reads a run folder: its config, weights, history and resumable state."""
+    try:
+        config = load_config(path)
+        run = load_run(path)
+        load_state(path, run.model, make_optimizer(run.model, config))
+    except AutoencodersError:
+        pass
+
+
+@pytest.mark.parametrize("target", RUN_FILES)
+def test_fuzz_run_folder_files(target, run_dir):
+    seed = (run_dir / target).read_bytes()
+
+    @RUN_BATCH
+    @given(mutations=MUTATIONS)
+    def one(mutations):
+        COUNTS[target] = COUNTS.get(target, 0) + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(shutil.copytree(run_dir, Path(tmp) / "run"))
+            (path / target).write_bytes(mutate(seed, mutations))
+            _open_run(path)
+
+    _until_time_is_up(target, one)
