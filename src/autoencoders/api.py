@@ -137,7 +137,8 @@ def train(model="dense", data="digits", *, out=None, quiet: bool = False, val=No
     options : flat data / train / model options (`make_config`), e.g. epochs=10, noise="gaussian:0.5".
     """
     if isinstance(model, torch.nn.Module):
-        return _train_module(model, data, val, out, quiet, model_args, dict(resume=resume, overwrite=overwrite), options)
+        how = dict(resume=resume, overwrite=overwrite)
+        return _train_module(model, data, val, out, quiet, model_args, how, options)
     config = make_config(model, data, **options)
     return train_config(config, out, quiet=quiet, resume=resume, overwrite=overwrite)
 

@@ -24,7 +24,8 @@ from .training.integrity import check_weights
 def check_contract(module) -> None:
     """ConfigError naming what `module` lacks of AutoencoderProtocol (models/base.py)."""
     if not isinstance(module, AutoencoderProtocol):
-        missing = [m for m in ("input_shape", "loss_kind", "encode", "decode", "decode_logits") if not hasattr(module, m)]
+        members = ("input_shape", "loss_kind", "encode", "decode", "decode_logits")
+        missing = [m for m in members if not hasattr(module, m)]
         raise ConfigError(f"{type(module).__name__} does not honour the model contract "
                           f"(models.base.AutoencoderProtocol): missing {', '.join(missing)}")
 
