@@ -82,3 +82,17 @@ def test_run_split_is_loaded_once_per_run(monkeypatch):
     real = api.load_split
     monkeypatch.setattr(api, "load_split", lambda *a: calls.append(a) or real(*a))
     assert run.split("test") is run.split("test") and len(calls) == 1
+
+
+def test_cli_stream_flag_and_refusals(npy, tmp_path):
+    import json
+
+    from autoencoders.cli import main
+    from autoencoders.errors import ConfigError
+
+    out = tmp_path / "run"
+    assert main(["train", "dense", "--data", str(npy), "--validation", "0.2", "--stream", "true", "--epochs", "1",
+                 "--code-size", "4", "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "config.json").read_text())["data"]["stream"] is True
+    with pytest.raises(ConfigError, match="stream=True needs"):
+        should_stream(DataConfig(name="digits", stream=True))
