@@ -1,7 +1,11 @@
 # The two commands of the README, and the rest of the project's chores.
-# TORCH picks the PyTorch build: the CPU wheel by default; `make demo TORCH=torch` for your platform's.
+# TORCH is the PyTorch requirement (default torch==2.13.0, as pip resolves it: on Linux from the
+# default index that is the CUDA build, with ~17 nvidia-* packages, a few GB). TORCH_INDEX takes
+# it from another index instead, e.g. PyTorch's CPU-only wheels (about 200 MB):
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 AE := $(VENV)/bin/ae
@@ -10,7 +14,7 @@ AE := $(VENV)/bin/ae
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)") "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 

@@ -34,7 +34,7 @@ def test_own_module_end_to_end(tmp_path, digits):
     loaded = ae.load_run(tmp_path / "run")  # rebuilt from the recorded import path and model_args
     assert torch.equal(loaded.encode(x_test), run.encode(x_test))
     result = loaded.evaluate(x_test)
-    assert result["loss_loss"] == pytest.approx(run.history[-1]["val"]["loss"], rel=1e-5)
+    assert result["loss"] == pytest.approx(run.history[-1]["val"]["loss"], rel=1e-5)
     scores = reconstruction_errors(loaded.model, x_test)
     assert scores.shape == (360,) and roc_auc(scores, reconstruction_errors(loaded.model, 1 - x_test)) > 0.5
     pytest.importorskip("onnxruntime")

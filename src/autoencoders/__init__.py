@@ -3,17 +3,42 @@
     import autoencoders as ae
     run = ae.train("dense", data="mnist", epochs=50, out="runs/dense")
     codes = ae.load_run("runs/dense").encode(images)
+
+Names are imported on first use (PEP 562): `ae --help` and `ae --version` then never import
+torch, which takes about a second on its own.
 """
 
-from .api import Run, load_run, make_config, resume, train
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .errors import AutoencodersError, ConfigError, DataError, TrainingError
-from .registry import create_model, list_models, register_model
+from importlib import import_module
 
-__version__ = "0.1.0"
+_PUBLIC = {
+    "api": ("Run", "load_run", "make_config", "resume", "train"),
+    "config": ("DataConfig", "ModelConfig", "RunConfig", "TrainConfig"),
+    "errors": ("AutoencodersError", "ConfigError", "DataError", "TrainingError"),
+    "registry": ("create_model", "list_models", "register_model"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 
-__all__ = [
-    "AutoencodersError", "ConfigError", "DataConfig", "DataError", "ModelConfig", "Run", "RunConfig",
-    "TrainConfig", "TrainingError", "create_model", "list_models", "load_run", "make_config",
-    "register_model", "resume", "train",
-]
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name == "__version__":  # importlib.metadata costs ~50 ms: only `ae --version` pays it
+        return _version()
+    if name not in _HOME:
+        raise AttributeError(f"module 'autoencoders' has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("autoencoders")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"

@@ -24,7 +24,7 @@ from .data import EVAL_BATCH, Batch, load_run_data, load_split
 from .errors import ConfigError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .modules import build_model, check_contract, check_fits, check_json, class_path
-from .registry import create_model, model_defaults
+from .registry import create_model, model_defaults, train_defaults
 from .training import fit, fit_module
 from .training.callbacks import read_history
 from .training import distributed
@@ -94,7 +94,8 @@ class Run:
             x = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data, dtype=torch.float32)
             split, inputs, targets = "data", x.to(self.device), x.to(self.device)
         result = {"split": split, "n": len(inputs), "model": self.config.model.name}
-        result.update({f"loss_{k}": v for k, v in evaluate_loss(self.model, inputs, targets).items()})
+        terms = evaluate_loss(self.model, inputs, targets)  # the total "loss" and its named terms
+        result.update({k if k == "loss" else f"loss_{k}": v for k, v in terms.items()})
         recon = self.reconstruct(inputs)
         result.update(reconstruction_metrics(recon, targets.cpu()))
         result.update(code_stats(self.encode(inputs)))
@@ -120,6 +121,7 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
     for key in model_kw:
         if key not in valid:
             raise ConfigError(f"model '{model}': " + unknown("option", key, valid))
+    train_kw = {**train_defaults(model), **train_kw}  # the model's registered (the article's) batch size
     config = RunConfig(DataConfig(name=data, **data_kw), ModelConfig(model, model_kw), TrainConfig(**train_kw))
     return config.validate()
 
@@ -167,12 +169,13 @@ def _train_module(module, data, val, out, quiet, model_args, how: dict, options)
 
 
 def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False,
-                 overwrite: bool = False) -> Run:
-    """Train into `out` while holding it (rundir.claim): one writer per run folder."""
+                 overwrite: bool = False, progress=None) -> Run:
+    """Train into `out` while holding it (rundir.claim): one writer per run folder.
+    `progress(epoch, epochs, batch, batches)` hears of every batch."""
     with _owning(out, resume=resume, overwrite=overwrite):
         if resume:
             _check_budget(config, out)
-        net, _, history = fit(config, out, resume=resume, quiet=quiet)
+        net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
     path = Path(out) if out is not None else None
     return Run(net, config, path, read_history(path) if path else history)
 
@@ -203,15 +206,15 @@ def _check_budget(config: RunConfig, path) -> None:
                           "to train more")
 
 
-def ensure_trained(config: RunConfig, out, *, quiet: bool = False) -> Run:
+def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None) -> Run:
     """Train `config` into `out`, reusing a finished run there and resuming an interrupted one."""
     out = Path(out)
     if not (out / "config.json").exists():
-        return train_config(config, out, quiet=quiet)
+        return train_config(config, out, quiet=quiet, progress=progress)
     if is_finished(config, out):
         return load_run(out, device=config.train.device)
     started = saved_trainer_state(out) is not None  # else nothing was checkpointed: start again
-    return train_config(config, out, quiet=quiet, resume=started, overwrite=not started)
+    return train_config(config, out, quiet=quiet, resume=started, overwrite=not started, progress=progress)
 
 
 def is_finished(config: RunConfig, out) -> bool:

@@ -29,6 +29,49 @@ DEFAULT_LR = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0}
 MAX_SEED = 2**32 - 1
 
 
+# One line of help per field and model option: `ae train --help` shows them (a test checks that
+# every field and every built-in model option has one).
+FIELD_HELP = {
+    "validation": "'test' (the article: validate on the test split) or a held-out fraction of train, e.g. 0.1",
+    "noise": "corrupt the input, keep the clean target (denoising), e.g. gaussian:0.5",
+    "noise_fixed": "one corrupted copy for the whole run (the article) instead of fresh noise per batch",
+    "binarize": "'dynamic': each pixel ~ Bernoulli(grey level), drawn anew each epoch",
+    "as_sequence": "read images (N,1,H,W) as sequences (N,H,W): H steps of W features",
+    "limit": "train on the first N training samples only",
+    "resize": "resize images of a folder to N x N pixels",
+    "channels": "1 (grey) or 3 (RGB) for images of a folder",
+    "window": "cut a CSV series into windows of N steps",
+    "stride": "steps between the starts of consecutive windows (default: the window)",
+    "data_dir": "dataset cache folder (default: $AUTOENCODERS_DATA or the XDG cache)",
+    "offline": "never touch the network",
+    "stream": "true: read batches from disk (.npy, image folder); false: hold the data in memory "
+              "(default: stream when it would exceed --memory-budget)",
+    "memory_budget": "GB the training data may take in memory before it streams (default: half of what is free)",
+    "epochs": "passes over the training set",
+    "batch_size": "samples per step (default: the model's, the article's: 256 dense, 128 conv, 100 VAE)",
+    "optimizer": "adam, rmsprop or adadelta (the article's, at lr 1.0)",
+    "lr": "learning rate (default: 1e-3; 1.0 for adadelta)",
+    "seed": "seed of weights, batch order and noise: the same seed gives the same run",
+    "device": "auto, cpu or cuda",
+    "precision": "fp32, or bf16 autocast",
+    "patience": "stop after N epochs without a better validation loss (default: off)",
+    "schedule": "learning rate over the steps: constant, linear, cosine or onecycle",
+    "warmup": "fraction of all steps spent ramping the lr up from 0, e.g. 0.1",
+    "clip_grad": "clip the gradients' global L2 norm to this (default: off)",
+}
+MODEL_OPTION_HELP = {
+    "code_size": "numbers in the code (units of the code layer)",
+    "activity_l1": "weight of the L1 penalty on the code (sparse)",
+    "hidden": "hidden layer widths, comma-separated, e.g. 128,64",
+    "filters": "conv channels per level, comma-separated, e.g. 16,8,8",
+    "latent_size": "dimensions of the Gaussian latent (VAEs)",
+    "beta": "weight of the KL term (1: the ELBO; >1: a beta-VAE)",
+    "loss": "bce or mse (sequence models: bce for a sigmoid output, mse for linear)",
+    "output_activation": "sigmoid (data in [0, 1]) or linear (real-valued series, MSE)",
+    "activation": "hidden-layer activation, e.g. tanh or relu",
+}
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the samples come from and how they are presented to the model."""

@@ -6,21 +6,27 @@ the contract tests never branch on a model's kind.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import numbers
+from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError, unknown
 
 _FACTORIES: dict[str, Callable] = {}
 _EXAMPLE_SHAPES: dict[str, tuple] = {}
+_TRAIN_DEFAULTS: dict[str, dict] = {}
 
 
-def register_model(fn: Callable | None = None, *, name: str | None = None, example_shape=(1, 28, 28)):
+def register_model(fn: Callable | None = None, *, name: str | None = None, example_shape=(1, 28, 28),
+                   train_defaults: dict | None = None):
     """Register `fn(input_shape, **options) -> Autoencoder` under `name` (default: fn's name, _ -> -).
 
     `example_shape` is a per-sample shape the model accepts (the contract tests build it so).
+    `train_defaults` are TrainConfig fields this model trains with unless told otherwise (the
+    article's batch size for its nets), so `ae train conv` and `ae reproduce` agree.
     """
 
     def wrap(f: Callable) -> Callable:
@@ -29,6 +35,7 @@ def register_model(fn: Callable | None = None, *, name: str | None = None, examp
             raise ValueError(f"model '{key}' is registered twice, by two different functions")
         _FACTORIES[key] = f
         _EXAMPLE_SHAPES[key] = tuple(example_shape)
+        _TRAIN_DEFAULTS[key] = dict(train_defaults or {})
         return f
 
     return wrap(fn) if fn is not None else wrap
@@ -50,6 +57,12 @@ def model_factory(name: str) -> Callable:
 def example_shape(name: str) -> tuple:
     model_factory(name)
     return _EXAMPLE_SHAPES[name]
+
+
+def train_defaults(name: str) -> dict:
+    """TrainConfig fields model `name` was registered with (e.g. {"batch_size": 128})."""
+    model_factory(name)
+    return dict(_TRAIN_DEFAULTS[name])
 
 
 def model_defaults(name: str) -> dict:
@@ -108,3 +121,30 @@ def model_doc(name: str) -> str:
 def _load_builtin_models() -> None:
     """Import the built-in model modules so their decorators run (lazily: nothing at import time)."""
     from . import models  # noqa: F401
+
+
+def declared_models() -> dict[str, dict]:
+    """{name: {"options": {...}, "train_defaults": {...}}} of the built-in models, read from the
+    source of `models/` without importing it: importing it imports torch (about a second), which
+    `ae --help` and `ae train --help` should not wait for. A test checks it equals the registry."""
+    found = {}
+    for path in sorted((Path(__file__).parent / "models").glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            for dec in getattr(node, "decorator_list", []):
+                if _named(dec):
+                    found.update(_declaration(node, dec if isinstance(dec, ast.Call) else None))
+    return found
+
+
+def _named(node) -> bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    return isinstance(target, ast.Name) and target.id == "register_model"
+
+
+def _declaration(fn: ast.FunctionDef, call: ast.Call | None) -> dict:
+    kw = {k.arg: ast.literal_eval(k.value) for k in (call.keywords if call else [])}
+    defaults = [ast.literal_eval(d) for d in fn.args.defaults]  # the last len(defaults) arguments
+    named = fn.args.args[len(fn.args.args) - len(defaults):]
+    options = {a.arg: d for a, d in zip(named, defaults) if a.arg != "input_shape"}
+    key = kw.get("name") or fn.name.replace("_", "-")
+    return {key: {"options": options, "train_defaults": kw.get("train_defaults") or {}}}

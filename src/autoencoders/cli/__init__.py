@@ -109,8 +109,22 @@ def seed(text: str) -> int:
     return value
 
 
+class _Version(argparse.Action):
+    """`ae --version`, from the installed package's metadata (looked up only when asked)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import autoencoders
+
+        print(f"{parser.prog} {autoencoders.__version__}")
+        parser.exit()
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="ae", description="Train, evaluate and use autoencoders.")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks (also AE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)

@@ -2,18 +2,15 @@
 
 `sample`, `manifold` and `likelihood` need a variational model (a posterior and a prior);
 the others work on any run. Figures are written atomically; errors name the file or the run.
+numpy and torch are imported inside the commands: `ae --help` should not wait for torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from ..errors import ConfigError, DataError
 from ..fileio import atomic_path, write_json
-from ..training.datachecks import check_targets
 from . import print_json, seed
 from .run_cmd import save_npy
 
@@ -89,6 +86,8 @@ def _codes(args) -> None:
 
 
 def _sample(args) -> None:
+    import torch
+
     from ..viz.latent import image_grid
 
     run = _load(args)
@@ -150,6 +149,7 @@ def _likelihood(args) -> None:
 
 
 def _denoise(args) -> None:
+    from ..training.datachecks import check_targets
     from ..viz.latent import denoising_rows
 
     run = _load(args)
@@ -173,6 +173,8 @@ def _denoise(args) -> None:
 
 def read_input(path: Path, shape: tuple) -> torch.Tensor:
     """An image file, a folder of images or a .npy -> (N, *shape) float32, checked against `shape`."""
+    import torch
+
     if path.is_dir():
         files = _image_files(path)
         return torch.stack([_read_image(f, shape) for f in files])
@@ -194,6 +196,8 @@ def _image_files(folder: Path) -> list[Path]:
 
 def _read_image(path: Path, shape: tuple) -> torch.Tensor:
     """One image -> (C, H, W) in [0, 1], decoded as training decodes image folders."""
+    import torch
+
     from ..data import files
 
     if len(shape) != 3:
@@ -211,6 +215,9 @@ def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
     Images are scaled and checked as training data is (uint8 or integers 0..255 -> /255, floats
     in [0, 1], no NaN); sequences must be finite.
     """
+    import numpy as np
+    import torch
+
     from ..data import files
 
     arr = files.load_array(path)
@@ -230,6 +237,8 @@ def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
 
 def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
     """Write x : (N, *shape) in the form of `source`: a .npy of its shape, an image, or a folder."""
+    import numpy as np
+
     if source.suffix.lower() == ".npy":
         if output.suffix.lower() != ".npy":
             raise DataError(f"{output}: INPUT is a .npy, so OUTPUT must be a .npy too")
@@ -246,6 +255,8 @@ def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
 
 
 def _write_image(path: Path, image: torch.Tensor) -> None:
+    import numpy as np
+
     from PIL import Image
 
     fmt = Image.registered_extensions().get(path.suffix.lower())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..fileio import atomic_path, write_json
 from . import print_json
 
@@ -71,7 +69,7 @@ def _reconstruct(args) -> None:
         save_figure(fig, args.output)
         print(args.output)
     if args.npy:
-        save_npy(args.npy, run.reconstruct(inputs).numpy().astype(np.float32))
+        save_npy(args.npy, run.reconstruct(inputs).numpy().astype("float32"))
         print(args.npy)
     if not (args.output or args.npy):
         raise SystemExit("ae reconstruct: error: give -o FIGURE and/or --npy FILE")
@@ -86,7 +84,9 @@ def _encode(args) -> None:
     print(args.output)
 
 
-def save_npy(path, array: np.ndarray) -> None:
+def save_npy(path, array) -> None:
+    import numpy as np
+
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, array)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import DataConfig, TrainConfig
+from ..config import FIELD_HELP, MODEL_OPTION_HELP, DataConfig, TrainConfig
 from ..errors import ConfigError
 from . import print_json
 
@@ -34,24 +34,36 @@ def register(sub) -> None:
 
 def _add_field_flag(p, name: str, type_, default) -> None:
     flag = "--" + name.replace("_", "-")
+    shown = "" if default is None or default is False or "default:" in FIELD_HELP[name] else f" (default: {default})"
     if type_ in ("bool", bool):
-        p.add_argument(flag, action="store_true", default=None, help=f"(default: {default})")
+        p.add_argument(flag, action="store_true", default=None, help=FIELD_HELP[name] + shown)
         return
     base = str(type_).split(" | ")[0]
-    p.add_argument(flag, type=_TYPES.get(base, str), default=None, help=f"(default: {default})")
+    p.add_argument(flag, type=_TYPES.get(base, str), default=None, metavar=_metavar(base),
+                   help=FIELD_HELP[name] + shown)
 
 
 def _add_model_flags(p) -> None:
-    from ..registry import list_models, model_defaults
+    """Model options read from the models' source (registry.declared_models): no torch import."""
+    from ..registry import declared_models
 
-    seen: dict = {}
-    for name in list_models():
-        for key, default in model_defaults(name).items():
-            seen.setdefault(key, default)
+    seen: dict = {}  # option -> (an example default, the models that take it)
+    for name, decl in declared_models().items():
+        for key, default in decl["options"].items():
+            seen.setdefault(key, (default, []))[1].append(name)
     group = p.add_argument_group("model options (each model takes some of these; see `ae models`)")
-    for key, default in sorted(seen.items()):
+    for key, (default, names) in sorted(seen.items()):
         group.add_argument("--" + key.replace("_", "-"), dest=f"model__{key}", type=_parser_for(default),
-                           default=None, help=f"(e.g. {default})")
+                           default=None, metavar=_metavar(default),
+                           help=f"{MODEL_OPTION_HELP[key]} [{', '.join(names)}]")
+
+
+def _metavar(kind) -> str:
+    """N, X, A,B,... or NAME: what to type, instead of argparse's upper-cased destination."""
+    if isinstance(kind, (tuple, list)):
+        return "N,N,..."
+    kind = type(kind).__name__ if not isinstance(kind, str) or kind not in _TYPES else kind
+    return {"int": "N", "float": "X", "bool": "BOOL"}.get(kind, "NAME")
 
 
 def _parser_for(default):
@@ -75,11 +87,21 @@ def _train(args) -> None:
             raise SystemExit("ae train: error: MODEL is required (see `ae models`), or --resume RUN")
         options = {k: v for k, v in vars(args).items() if v is not None and _is_config_key(k)}
         options = {k.removeprefix("model__"): v for k, v in options.items()}
-        run = api.train(args.model, data=args.data, out=args.out or f"runs/{args.model}",
-                        quiet=args.quiet, overwrite=args.overwrite, **options)
+        config = api.make_config(args.model, args.data, **options)
+        print(describe(config), flush=True)
+        run = api.train_config(config, args.out or f"runs/{args.model}", quiet=args.quiet, overwrite=args.overwrite)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
+
+
+def describe(config) -> str:
+    """One line saying what a run trains with, defaults included (model, data, budget, optimizer)."""
+    d, t = config.data, config.train
+    opts = "".join(f", {k}={v}" for k, v in config.model.options.items())
+    warm = f", warm-up {t.warmup:g}" if t.warmup else ""
+    return (f"training {config.model.name}{opts} on {d.name}: {t.epochs} epochs, batch {t.batch_size}, "
+            f"{t.optimizer} lr {t.learning_rate:g}, schedule {t.schedule}{warm}")
 
 
 def _exec_torchrun(nproc: int, argv: list[str]) -> None:
@@ -110,5 +132,5 @@ def _models(args) -> None:
         print_json(rows)
         return
     for name, row in rows.items():
-        opts = ", ".join(f"{k}={v}" for k, v in row["options"].items())
+        opts = ", ".join(f"{k}={'auto' if v is None else v}" for k, v in row["options"].items())
         print(f"{name:<12} {row['doc']}\n{'':<12} {opts}")

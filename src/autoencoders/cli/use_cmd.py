@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from ..errors import ConfigError
 from ..fileio import write_text
 
@@ -67,7 +65,7 @@ def _number(text: str) -> float:
         raise ConfigError(f"--threshold must be 'auto' or a number, got {text!r}") from None
 
 
-def _csv(scores: np.ndarray, labels, threshold) -> str:
+def _csv(scores, labels, threshold) -> str:
     header = ["index", "score"] + (["label"] if labels is not None else []) + (
         ["anomaly"] if threshold is not None else [])
     rows = [",".join(header)]

@@ -6,7 +6,10 @@ Both are scikit-learn estimators; the same probes on raw pixels give the baselin
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -33,8 +36,20 @@ def knn_probe(train_codes, train_labels, test_codes, test_labels, *, k: int = 5)
 
 
 def probes(train_codes, train_labels, test_codes, test_labels) -> dict:
-    """Both probes; `train_*` may be a subset (the probes cost more than the metrics)."""
+    """Both probes; `train_*` may be a subset (the probes cost more than the metrics).
+
+    A logistic regression that stops at `max_iter` before converging is still a usable probe, but
+    its warning would land in the middle of a progress bar: it is caught and returned as
+    `linear_probe_converged` for the report to note instead.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        linear = linear_probe(train_codes, train_labels, test_codes, test_labels)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:  # anything else is not ours to hide
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return {
-        "linear_probe": linear_probe(train_codes, train_labels, test_codes, test_labels),
+        "linear_probe": linear, "linear_probe_converged": converged,
         "knn_probe": knn_probe(train_codes, train_labels, test_codes, test_labels),
     }

@@ -44,19 +44,19 @@ class DenseAutoencoder(Autoencoder):
         return {"l1": self.activity_l1 * z.abs().sum(1).mean()}
 
 
-@register_model
+@register_model(train_defaults={"batch_size": 256})  # the article's batch sizes throughout
 def dense(input_shape, code_size=32, loss="bce"):
     """The article's shallow autoencoder: input -> 32 (ReLU) -> input (sigmoid)."""
     return DenseAutoencoder(input_shape, (), code_size, 0.0, loss)
 
 
-@register_model
+@register_model(train_defaults={"batch_size": 256})
 def sparse(input_shape, code_size=32, activity_l1=1e-4, loss="bce"):
     """`dense` plus an L1 activity penalty on the code (the article's `activity_l1(10e-5)` = 1e-4)."""
     return DenseAutoencoder(input_shape, (), code_size, activity_l1, loss)
 
 
-@register_model
+@register_model(train_defaults={"batch_size": 256})
 def deep(input_shape, hidden=(128, 64), code_size=32, loss="bce"):
     """The article's deep autoencoder: input -> 128 -> 64 -> 32 -> 64 -> 128 -> input."""
     return DenseAutoencoder(input_shape, tuple(hidden), code_size, 0.0, loss)

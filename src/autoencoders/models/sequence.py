@@ -91,7 +91,7 @@ class RecurrentAutoencoder(Autoencoder):
         return LinearOutput(logits=values, z=z, loss=recon, terms={"recon": recon})
 
 
-@register_model(example_shape=(28, 28))
+@register_model(example_shape=(28, 28), train_defaults={"batch_size": 256})  # ours: the article never trains it
 def lstm(input_shape, code_size=64, output_activation="sigmoid", loss=None):
     """Sequence autoencoder: LSTM encoder, last state = code, repeated into an LSTM decoder."""
     return RecurrentAutoencoder(input_shape, "lstm", code_size, output_activation, loss)

@@ -135,7 +135,7 @@ class ConvVAE(VariationalAutoencoder):
         return self.decoder(self.expand(z).view(-1, *self.code_shape))
 
 
-@register_model
+@register_model(train_defaults={"batch_size": 100})  # the article's VAE example
 def vae(input_shape, hidden=(256,), latent_size=2, beta=1.0):
     """The article's VAE: input -> 256 (ReLU) -> 2-D Gaussian code -> 256 -> input (Bernoulli)."""
     return DenseVAE(input_shape, hidden, latent_size, "relu", beta)

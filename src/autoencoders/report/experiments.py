@@ -41,7 +41,6 @@ class Experiment:
     title: str
     model: str
     epochs: int  # the article's budget (ours where the article trains nothing: lstm)
-    batch_size: int
     article_loss: float | None = None  # test per-pixel BCE the article reports
     article_optimizer: str = "adadelta"
     options: dict = field(default_factory=dict)
@@ -49,27 +48,34 @@ class Experiment:
     target: Target | None = None
     fast: FastRecipe | None = None
 
+    @property
+    def batch_size(self) -> int:
+        """The article's batch size, registered with the model (one source for `ae train` too)."""
+        from ..registry import train_defaults
+
+        return train_defaults(self.model).get("batch_size", TrainConfig.batch_size)
+
 
 # Targets: the article's reported losses; for the experiments it reports none, our full-budget
 # results less a margin (README: modern recipe PSNR 20.3 dB, LSTM 0.1210, VAE ELBO -150.46).
 # Fast recipes: scripts/search_fast_recipe.py, bench/fast_recipe_search.jsonl, docs/fast-recipe.md.
 EXPERIMENTS = (
-    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 256, 0.10,
+    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10,
                target=Target("bce", 0.100), fast=FastRecipe(2, 128, 1e-2)),
-    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 256, 0.11,
+    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11,
                target=Target("bce", 0.110), fast=FastRecipe(2, 128, 1e-2)),
-    Experiment("deep", "Deep dense 128-64-32", "deep", 100, 256, 0.097,
+    Experiment("deep", "Deep dense 128-64-32", "deep", 100, 0.097,
                target=Target("bce", 0.097), fast=FastRecipe(4, 128, 1e-2)),
-    Experiment("conv", "Convolutional", "conv", 50, 128, 0.094,
+    Experiment("conv", "Convolutional", "conv", 50, 0.094,
                target=Target("bce", 0.094), fast=FastRecipe(0, 128, 1e-2)),
-    Experiment("denoise", "Denoising convolutional (gaussian 0.5)", "conv-denoise", 100, 128,
+    Experiment("denoise", "Denoising convolutional (gaussian 0.5)", "conv-denoise", 100,
                data={"noise": "gaussian:0.5"}, target=Target("psnr", 20.0), fast=FastRecipe(0, 128, 1e-2)),
     # The article builds the LSTM autoencoder but never trains it; 20 epochs is our budget.
-    Experiment("lstm", "Sequence-to-sequence LSTM (rows as steps)", "lstm", 20, 256,
+    Experiment("lstm", "Sequence-to-sequence LSTM (rows as steps)", "lstm", 20,
                article_optimizer="rmsprop", data={"as_sequence": True},
                target=Target("bce", 0.125), fast=FastRecipe(0, 256, 1e-2)),
     # The article's VAE example: RMSprop, batch 100, 50 epochs.
-    Experiment("vae", "Variational, 2-D latent", "vae", 50, 100, article_optimizer="rmsprop",
+    Experiment("vae", "Variational, 2-D latent", "vae", 50, article_optimizer="rmsprop",
                target=Target("elbo", -153.0), fast=FastRecipe(0, 100, 1e-2)),
 )
 

@@ -6,6 +6,7 @@ look for.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,8 @@ def dataset_figures(train, test, folder: Path, prof: Profile, seed: int) -> list
         return []
     n = min(prof.tsne_samples, len(test))
     fig = plots.scatter_by_label(tsne(test.images[:n], seed), test.labels[:n], title="t-SNE of raw pixels")
-    return [_save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: "
-                  "compare how well classes separate with the codes' t-SNE below.")]
+    return [_save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: the "
+                  "reference for the t-SNE of the shallow dense net's codes, in its section.")]
 
 
 def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, prof: Profile,
@@ -45,7 +46,7 @@ def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, pro
     tag = f"{recipe}-{exp.key}"
     inputs, targets, labels = run.split("test")
     figs = [_reconstruction_figure(run, inputs, targets, folder, tag)]
-    figs.append(_save(plots.training_curves(run.history), folder, f"{tag}-curves.png",
+    figs.append(_save(_curves(run), folder, f"{tag}-curves.png",
                       "Training and validation loss per epoch: a widening gap would mean overfitting."))
     if exp.key == "dense" and labels is not None:
         n = min(prof.tsne_samples, len(inputs))
@@ -54,6 +55,31 @@ def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, pro
                           f"t-SNE of the {n} test codes: classes should separate about as well as raw pixels do."))
     figs += _model_figures(run, exp, tag, folder, inputs, labels)
     return figs
+
+
+def _curves(run: Run):
+    """Loss curves per pixel, as every table: a VAE's loss is per image (the negative ELBO), so it
+    is divided by the values per sample; the sparse net's includes its L1 penalty."""
+    from ..evaluation.likelihood import is_variational
+
+    if is_variational(run.model):
+        values = math.prod(run.model.input_shape)
+        return plots.training_curves(run.history, scale=1 / values,
+                                     ylabel=f"negative ELBO / {values} (nats per pixel)")
+    penalty = " + L1 penalty" if any("l1" in r["train"] for r in run.history) else ""
+    return plots.training_curves(run.history, ylabel=f"BCE{penalty} (nats per pixel)")
+
+
+def summary_figure(runs: list[tuple[str, Run]], originals, folder: Path) -> tuple[str, str]:
+    """The same ten test digits through every model, one row each under the originals."""
+    rows, titles = [originals[:10]], ["original"]
+    for label, run in runs:
+        inputs, _, _ = run.split("test")
+        recon = run.reconstruct(inputs[:10])
+        rows.append(recon.reshape(len(recon), *originals.shape[1:]))  # sequences of rows back to images
+        titles.append(label + (" (from the noisy input)" if run.config.data.noise else ""))
+    return _save(plots.image_rows(rows, titles=titles), folder, "summary.png",
+                 "The same ten test digits (top row) reconstructed by each model, one row per experiment.")
 
 
 def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):

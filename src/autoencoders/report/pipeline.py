@@ -15,14 +15,15 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, ensure_trained, is_finished
+from ..api import Run, ensure_trained, is_finished, load_run
 from ..data import load_dataset
 from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..fileio import write_json
 from .experiments import Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
-from .figures import dataset_figures, experiment_figures
+from .figures import dataset_figures, experiment_figures, summary_figure
+from .progress import ReproduceProgress, epoch_cost
 
 
 def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", data: str = "mnist",
@@ -39,22 +40,29 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
     out = Path(out)
     start = time.perf_counter()
     results = {"profile": profile, "data": data, "recipes": list(recipes), "command": " ".join(sys.argv),
-               "environment": environment(), "experiments": [],
-               "dataset": dataset_section(data, prof, out, seed)}
+               "environment": environment(), "experiments": []}
     jobs = [(e, r) for r in recipes for e in experiments]
     if not train:
         finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
-    total = sum(epochs_for(e, prof, r) for e, r in jobs)
-    with tqdm(total=total, desc="reproduce", unit="epoch", disable=quiet, file=sys.stderr) as bar:
+    train_set = load_dataset(data, "train")
+    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
+                                  for e, r in jobs}, quiet=quiet)
+    try:
+        progress.phase("baselines of the data")
+        results["dataset"] = dataset_section(data, prof, out, seed)
         for exp, rec in jobs:
-            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"])
+            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress)
             results["experiments"].append(result)
-            bar.update(epochs_for(exp, prof, rec))
             if not quiet:
                 tqdm.write(_progress_line(result))
-    results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
+        progress.phase("summary figure")
+        results["summary_figure"] = _summary(results, out, data, prof, seed)
+        progress.phase("explorer page")
+        results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
+    finally:
+        progress.close()
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
     write_json(out / "results.json", results)
     from .render import write_report
@@ -80,10 +88,15 @@ def explorer_section(out: Path, jobs: list) -> dict:
 
 
 def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
-                   dataset: dict) -> dict:
+                   dataset: dict, progress: ReproduceProgress | None = None) -> dict:
     """Train (or reuse) one experiment's run, then measure it and draw its figures."""
     config = run_config(exp, recipe, prof, data, seed)
-    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True)
+    if progress is not None:
+        progress.start(f"{recipe} {exp.key}")
+    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True,
+                         progress=progress.hook if progress is not None else None)
+    if progress is not None:
+        progress.done()
     metrics = run.evaluate("test")
     result = {
         "key": exp.key, "title": exp.title, "recipe": recipe, "model": exp.model,
@@ -94,9 +107,36 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     }
     result.update(code_section(run, prof, seed))
     result["metrics"].update(likelihood_section(run, prof, seed))
-    result["baselines"] = matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
+    # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
+    noisy = config.data.noise is not None
+    result["baselines"] = None if noisy else matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
+
+
+def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
+    """The summary figure from the first recipe's runs, one row per experiment."""
+    main = results["recipes"][0]
+    rows = [(_summary_label(r, results["dataset"]), load_run(out / "runs" / f"{main}-{r['key']}"))
+            for r in results["experiments"] if r["recipe"] == main]
+    if not rows:
+        return None
+    return summary_figure(rows, load_dataset(data, "test").images, out / "figures")
+
+
+def _summary_label(r: dict, dataset: dict) -> str:
+    from .sections import losses_to
+
+    worse = losses_to(r, dataset)
+    return f"{r['key']}: test BCE {r['metrics']['bce']:.4f}" + (f"  ⚠ worse than {worse[0][0]}" if worse else "")
+
+
+def _cost(exp: Experiment, prof: Profile, train) -> float:
+    """One epoch's work for the progress bar: training samples x forward FLOPs per sample."""
+    shape = tuple(train.images.shape[1:])
+    shape = shape[1:] if exp.data.get("as_sequence") else shape  # (1, H, W) read as H steps of W
+    n = min(len(train), prof.limit) if prof.limit else len(train)
+    return epoch_cost(exp.model, exp.options, shape, n)
 
 
 def code_section(run: Run, prof: Profile, seed: int) -> dict:

@@ -33,50 +33,85 @@ def report_blocks(results: dict) -> list[tuple]:
                         f"{', '.join(results['recipes'])}; total wall time {results['wall_seconds']:.0f} s."))
     blocks.append(("code", results["command"] or "ae reproduce"))
     blocks += explorer_blocks(results.get("explorer") or {})
+    if results.get("summary_figure"):
+        blocks.append(("fig", *results["summary_figure"]))
     blocks += [("h", 2, "Results"), ("p", UNITS), ("table", *main_table(results))]
+    blocks += verdict_blocks(results)
     if results.get("not_run"):
         blocks.append(("p", "Not run (reported with `--no-train`, no finished run in the output folder): "
                             + ", ".join(results["not_run"]) + "."))
     blocks += baseline_blocks(results["dataset"])
     for r in results["experiments"]:
-        blocks += experiment_blocks(r)
-    blocks += [("h", 2, "Where we differ from the article, and why")]
-    blocks += [("p", "- " + d) for d in DIFFERENCES]
+        blocks += experiment_blocks(r, results["dataset"])
+    blocks += [("h", 2, "Where we differ from the article, and why"), ("list", DIFFERENCES)]
     env = results["environment"]
     blocks += [("h", 2, "Environment"), ("p", ", ".join(f"{k} {v}" for k, v in env.items()))]
     return blocks
 
 
+def losses_to(r: dict, dataset: dict) -> list[tuple[str, float]]:
+    """The baselines a run's test BCE is worse than: the mean image, PCA and JPEG with as many
+    numbers/bytes as the code (where they apply), as (name, their BCE)."""
+    refs = [("the mean training image", dataset["mean_image"]["bce"])]
+    b = r.get("baselines")
+    if b:
+        refs.append((f"PCA with {b['pca'].get('components', r['code_numel'])} components", b["pca"]["bce"]))
+        if b["jpeg_8bit"]["over_budget"] <= 0.5:
+            refs.append((f"JPEG in {r['code_numel']} bytes", b["jpeg_8bit"]["bce"]))
+    return [(name, bce) for name, bce in refs if r["metrics"]["bce"] > bce]
+
+
 def main_table(results: dict):
-    header = ["experiment", "article BCE", "ours (modern)", "ours (article recipe)", "ours, code at 8 bits",
-              "PCA, same size", "JPEG, same bytes (8-bit code)", "mean code activation", "linear probe", "k-NN probe",
-              "epochs", "train time"]
-    rows = []
+    """One row per experiment; a recipe's column only when it was run. A loss is bold only when it
+    beats every baseline that applies; one that loses to a baseline is marked (see below the table)."""
+    recipes = list(results["recipes"])
+    header = (["experiment", "article BCE"] + [f"ours ({r} recipe)" for r in recipes]
+              + ["ours, code at 8 bits", "PCA, same size", "JPEG, same bytes (8-bit code)", "mean code activation",
+                 "linear probe", "k-NN probe", "epochs", "train time"])
     by_key: dict = {}
     for r in results["experiments"]:
         by_key.setdefault(r["key"], {})[r["recipe"]] = r
-    for key, recs in by_key.items():
-        main = recs.get("modern") or recs.get("article")
-        probes = main.get("probes", {})
-        rows.append([
-            main["title"], _f(main["article_loss"], 3), _bce(recs.get("modern")), _bce(recs.get("article")),
-            _f(main.get("bce_code_8bit")), _f(main["baselines"]["pca"]["bce"]), _jpeg(main["baselines"]["jpeg_8bit"]),
-            _f(main["metrics"]["code_mean"], 2), _pct(probes.get("linear_probe")), _pct(probes.get("knn_probe")),
-            " / ".join(str(r["epochs"]) for r in recs.values()),
-            " / ".join(f"{r['train_seconds']:.0f} s" + (f" ({r['recipe']})" if len(recs) > 1 else "")
-                       for r in recs.values()),
-        ])
+    rows = []
+    for recs in by_key.values():
+        main = next(recs[rec] for rec in recipes if rec in recs)
+        b, probes = main.get("baselines"), main.get("probes", {})
+        rows.append([main["title"], _f(main["article_loss"], 3)]
+                    + [_bce(recs.get(rec), results["dataset"]) for rec in recipes]
+                    + [_f(main.get("bce_code_8bit")), _f(b["pca"]["bce"]) if b else "does not apply",
+                       _jpeg(b["jpeg_8bit"]) if b else "does not apply", _f(main["metrics"]["code_mean"], 2),
+                       _pct(probes.get("linear_probe")) + ("" if probes.get("linear_probe_converged", True) else " †"),
+                       _pct(probes.get("knn_probe")), " / ".join(str(r["epochs"]) for r in recs.values()),
+                       " / ".join(f"{r['train_seconds']:.0f} s" + (f" ({r['recipe']})" if len(recs) > 1 else "")
+                                  for r in recs.values())])
     return header, rows
 
 
+def verdict_blocks(results: dict) -> list[tuple]:
+    """Say which results lose to a baseline (habit 11: worse than its baseline is said so)."""
+    lines = []
+    for r in results["experiments"]:
+        worse = losses_to(r, results["dataset"])
+        if worse:
+            lines.append(f"{r['title']} ({r['recipe']}): test BCE {r['metrics']['bce']:.4f} is worse than "
+                         + ", ".join(f"{name} ({bce:.4f})" for name, bce in worse) + ".")
+    blocks = []
+    if lines:
+        blocks += [("p", "⚠ marks a result worse than a baseline; bold marks one that beats every baseline "
+                         "that applies (mean image, PCA and JPEG at the code's size):"), ("list", lines)]
+    if any(not r.get("probes", {}).get("linear_probe_converged", True) for r in results["experiments"]):
+        blocks.append(("p", "† The linear probe's logistic regression stopped at its iteration limit "
+                            "before converging: its accuracy is a lower bound."))
+    return blocks
+
+
 def baseline_blocks(d: dict) -> list[tuple]:
-    rows = [["mean training image", _f(d["mean_image"]["bce"]), _f(d["mean_image"]["psnr"], 1),
+    rows = [["mean training image", _f(d["mean_image"]["bce"]), _db(d["mean_image"]["psnr"]),
              _f(d["mean_image"].get("ssim"), 3)],
-            ["entropy floor (perfect reconstruction)", _f(d["entropy_floor"]), "inf", "1.000"]]
+            ["entropy floor (perfect reconstruction)", _f(d["entropy_floor"]), _db(None), "1.000"]]
     blocks = [("h", 2, "Baselines"),
               ("p", f"`{d['name']}`: {d['n_train']} training and {d['n_test']} test images of shape {d['shape']}. "
-                    "A loss only means something next to these."),
-              ("table", ["baseline", "test BCE", "PSNR (dB)", "SSIM"], rows)]
+                    "A loss only means something next to these. PSNR is ∞ for an exact reconstruction."),
+              ("table", ["baseline", "test BCE", "PSNR", "SSIM"], rows)]
     if "pixel_probes" in d:
         p = d["pixel_probes"]
         blocks.append(("p", f"Probes on raw pixels: linear {_pct(p['linear_probe'])}, k-NN {_pct(p['knn_probe'])}."))
@@ -84,38 +119,58 @@ def baseline_blocks(d: dict) -> list[tuple]:
     return blocks
 
 
-def experiment_blocks(r: dict) -> list[tuple]:
-    m, b = r["metrics"], r["baselines"]
+def experiment_blocks(r: dict, dataset: dict) -> list[tuple]:
+    m = r["metrics"]
     text = (f"`{r['model']}`, {r['recipe']} recipe: {r['optimizer']} (lr {r['lr']:g}), batch {r['batch_size']}, "
             f"{r['epochs']} epochs" + (f" on the first {r['train_limit']} training images" if r["train_limit"] else "")
-            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {m['psnr']:.2f} dB, SSIM {_f(m.get('ssim'), 3)}; code of "
+            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {_db(m['psnr'])}, SSIM {_f(m.get('ssim'), 3)}; code of "
             f"{r['code_numel']} numbers, mean activation {m['code_mean']:.3f}, dead units {m['dead_units']:.0%}.")
     if "input_psnr" in m:
-        text += f" The noisy input itself has PSNR {m['input_psnr']:.2f} dB, SSIM {_f(m.get('input_ssim'), 3)}."
+        text += f" The noisy input itself has PSNR {_db(m['input_psnr'])}, SSIM {_f(m.get('input_ssim'), 3)}."
     if "elbo" in m:
         text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
                  f"bound (k={m['k']}) {m['iw_bound']:.2f} ({m['bits_per_dim']:.3f} bits per dimension; a Bernoulli "
                  f"likelihood of grey levels, not of the images); {m['active_units']} active latent units, KL {m['kl']:.2f} "
                  f"nats in all, per dimension " + ", ".join(f"{v:.2f}" for v in m["kl_per_dim"]) + ".")
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
-    k = b["pca"].get("components", r["code_numel"])
-    pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
-    blocks.append(("p", f"Same budget baselines: PCA with {pca_size} components: BCE {b['pca']['bce']:.4f}, "
-                        f"PSNR {b['pca']['psnr']:.2f} dB, SSIM {_f(b['pca'].get('ssim'), 3)}; JPEG with {4 * r['code_numel']} bytes of payload: "
-                        f"{_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the first "
-                        f"{b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers)."))
+    worse = losses_to(r, dataset)
+    if worse:
+        blocks.append(("p", "⚠ **Worse than a baseline:** " + "; ".join(f"{n} scores {b:.4f}" for n, b in worse)
+                            + f", against this model's {m['bce']:.4f}."))
+    blocks.append(("p", _baseline_text(r)))
     blocks += [("fig", path, caption) for path, caption in r.get("figures", [])]
     return blocks
 
 
-def _bce(r) -> str:
-    return "not run" if r is None else f"**{r['metrics']['bce']:.4f}**" if r["recipe"] == "modern" else f"{r['metrics']['bce']:.4f}"
+def _baseline_text(r: dict) -> str:
+    b = r.get("baselines")
+    if not b:
+        return ("No compression baseline applies: this model's input is a noisy image and its target the clean "
+                "one, which PCA or JPEG of the clean image would simply be given.")
+    k = b["pca"].get("components", r["code_numel"])
+    pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
+    return (f"Same budget baselines: PCA with {pca_size} components: BCE {b['pca']['bce']:.4f}, "
+            f"PSNR {_db(b['pca']['psnr'])}, SSIM {_f(b['pca'].get('ssim'), 3)}; JPEG with {4 * r['code_numel']} bytes of "
+            f"payload: {_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the "
+            f"first {b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers).")
+
+
+def _bce(r, dataset: dict) -> str:
+    if r is None:
+        return "-"
+    value = f"{r['metrics']['bce']:.4f}"
+    return f"{value} ⚠" if losses_to(r, dataset) else f"**{value}**"
+
+
+def _db(x, digits: int = 1) -> str:
+    """PSNR in dB; the metric caps an exact reconstruction at 100 dB, shown (as everywhere) as ∞."""
+    return "∞" if x is None or x >= 100.0 else f"{x:.{digits}f} dB"
 
 
 def _jpeg(j: dict) -> str:
     if j["over_budget"] > 0.5:
         return f"does not fit ({j['payload_bytes']:.0f} B at lowest quality)"
-    return f"BCE {j['bce']:.4f}, PSNR {j['psnr']:.1f} dB" + (f", SSIM {j['ssim']:.3f}" if j.get("ssim") is not None else "")
+    return f"BCE {j['bce']:.4f}, PSNR {_db(j['psnr'])}" + (f", SSIM {j['ssim']:.3f}" if j.get("ssim") is not None else "")
 
 
 def _f(x, digits: int = 4) -> str:

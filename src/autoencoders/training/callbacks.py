@@ -83,13 +83,16 @@ class EpochHook(Callback):
 class RunLogger(Callback):
     """Writes `history.jsonl` and `tb/` in the run directory and prints epoch summaries.
 
-    Only the main process logs (the trainer passes `enabled=False` elsewhere).
+    Only the main process logs (the trainer passes `enabled=False` elsewhere). `on_batch(epoch,
+    epochs, batch, batches)` is told of every batch, shown or not: `ae reproduce` draws one bar
+    over all its experiments from it.
     """
 
-    def __init__(self, run_dir, *, quiet: bool = False, enabled: bool = True):
+    def __init__(self, run_dir, *, quiet: bool = False, enabled: bool = True, on_batch=None):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.quiet = quiet
         self.enabled = enabled and dist.is_main()
+        self.on_batch = on_batch if self.enabled else None
         self._tb = None
         self._bar = None
 
@@ -102,7 +105,8 @@ class RunLogger(Callback):
     def progress(self, total: int, epoch: int, epochs: int):
         """A per-epoch bar over batches; silent when not a TTY or when quiet."""
         disable = self.quiet or not self.enabled or not sys.stderr.isatty()
-        return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
+        bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
+        return bar if self.on_batch is None else _Reporting(bar, self.on_batch, epoch, epochs, total)
 
     def on_epoch_start(self, trainer, epoch: int, n_batches: int) -> None:
         self._bar = self.progress(n_batches, epoch, trainer.config.epochs)
@@ -155,6 +159,28 @@ class RunLogger(Callback):
         keep = [r for r in read_history(self.run_dir) if r["epoch"] <= start_epoch]
         if keep or (self.run_dir / "history.jsonl").exists():
             write_text(self.run_dir / "history.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
+
+
+class _Reporting:
+    """A per-epoch bar that also calls `hook(epoch, epochs, batch, batches)` after each update."""
+
+    def __init__(self, bar, hook, epoch: int, epochs: int, total: int):
+        self.bar, self.hook, self.epoch, self.epochs, self.total, self.done = bar, hook, epoch, epochs, total, 0
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+        self.done += n
+        self.hook(self.epoch, self.epochs, self.done, self.total)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def read_history(run_dir) -> list[dict]:

@@ -19,11 +19,13 @@ from .setup import fast_layout, resolve_device
 from .trainer import Trainer
 
 
-def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None):
+def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None,
+        progress=None):
     """Train a registered model per `config`, checkpointing into `out`. Returns (model, data, history).
 
     `data` is the run's data.RunData. `on_epoch_end(record, model, data)`, if given, is called after
     every epoch's checkpoint; it returning True ends training there (e.g. a quality target reached).
+    `progress(epoch, epochs, batch, batches)`, if given, is called after every batch (RunLogger).
     Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
     """
     from ..registry import create_model  # models register on first use
@@ -37,12 +39,12 @@ def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = Fals
     model = fast_layout(model.to(device), data.sample_shape)
     _check_targets(model, data.train, data.val, data.meta.get("source", config.data.name))
     history = _train(model, config, out, device, data.train, data.val, data, resume=resume, quiet=quiet,
-                     on_epoch_end=on_epoch_end)
+                     on_epoch_end=on_epoch_end, progress=progress)
     return model, data, history
 
 
 def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, out=None, resume: bool = False,
-               quiet: bool = False, on_epoch_end=None) -> list[dict]:
+               quiet: bool = False, on_epoch_end=None, progress=None) -> list[dict]:
     """Train a user's module (honouring models.base.AutoencoderProtocol) on their own data.
 
     train, val : tensors or arrays (N, *sample_shape) in [0, 1], torch Datasets, or BatchSources;
@@ -58,15 +60,16 @@ def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, ou
     model = fast_layout(model.to(device), train.sample_shape)
     _check_targets(model, train, val, config.data.name)
     return _train(model, config, out, device, train, val, None, resume=resume, quiet=quiet,
-                  on_epoch_end=on_epoch_end)
+                  on_epoch_end=on_epoch_end, progress=progress)
 
 
-def _train(model, config: RunConfig, out, device, train, val, data, *, resume, quiet, on_epoch_end) -> list[dict]:
+def _train(model, config: RunConfig, out, device, train, val, data, *, resume, quiet, on_epoch_end,
+           progress) -> list[dict]:
     """Write config.json (resolved), assemble the callbacks, run the Trainer."""
     if resume and out is None:
         raise TrainingError("resume needs the run directory (out=...) to continue from")
     shape = list(train.sample_shape)
-    callbacks = [RunLogger(out, quiet=quiet)]
+    callbacks = [RunLogger(out, quiet=quiet, on_batch=progress)]
     if out is not None:
         if dist.is_main():
             write_config(out, config.resolved(device.type, shape, stream=isinstance(train, Streamed)))

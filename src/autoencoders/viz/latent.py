@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError
-from .plots import _fig_ax, as_images, image_rows
+from .plots import _fig_ax, as_images, image_rows, label_scatter
 
 METHODS = ("pca", "tsne")
 
@@ -43,11 +43,7 @@ def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: i
     fig, ax = _fig_ax(ax, (6, 5.5))
     colors = None if labels is None else _numpy(labels)
     size = float(np.clip(4000 / max(len(points), 1), 2, 20))  # dots shrink as the cloud grows
-    sc = ax.scatter(points[:, 0], points[:, 1], c=colors, cmap="tab10", s=size, alpha=0.8, linewidths=0)
-    if colors is not None:
-        bar = fig.colorbar(sc, ax=ax, ticks=np.unique(colors))
-        if classes:
-            bar.ax.set_yticklabels([classes[int(i)] for i in np.unique(colors)])
+    label_scatter(fig, ax, points, colors, size=size, classes=classes)
     flat = _numpy(z).reshape(len(z), -1).shape[1]
     names = ("z1", "z2") if flat <= 2 else (f"{method} 1", f"{method} 2")
     ax.set_xlabel(names[0])
@@ -71,8 +67,14 @@ def manifold(decode, n: int = 15, *, lo: float = 0.05, hi: float = 0.95, ax=None
     images = as_images(decode(prior_grid(n, lo, hi)))
     fig, ax = _fig_ax(ax, (8, 8))
     ax.imshow(tile(images, n), cmap="gray", vmin=0, vmax=1)
-    ax.set_axis_off()
-    ax.set_title(f"decoded prior quantiles {lo:g}..{hi:g} of each latent axis", fontsize=9)
+    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(lo, hi, n)).tolist()
+    h, w = images.shape[1:3]
+    picks = sorted({0, n // 2, n - 1})
+    ax.set_xticks([(i + 0.5) * w for i in picks], [f"{q[i]:.2f}" for i in picks])
+    ax.set_yticks([(i + 0.5) * h for i in picks], [f"{q[n - 1 - i]:.2f}" for i in picks])  # top row: largest z2
+    ax.set_xlabel(f"z1 (latent axis 1: the prior's quantiles {lo:g} to {hi:g})")
+    ax.set_ylabel(f"z2 (latent axis 2: quantiles {lo:g} to {hi:g})")
+    ax.set_title("images decoded from a grid over the 2-D latent", fontsize=9)
     return fig
 
 
@@ -108,15 +110,34 @@ def code_pictures(codes, *, n: int = 10) -> Figure:
     """The article's picture of codes: each (8, 4, 4) code reshaped to 4 x 32 and shown transposed.
 
     It is `encoded_imgs[i].reshape(4, 4 * 8).T` on the channel-first code, a raw reshape; other
-    code shapes become (h, rest).T likewise, and flat codes (d,) a one-pixel-wide column.
+    code shapes become (h, rest).T likewise, and flat codes (d,) a one-pixel-wide column. Codes
+    of more than 8 channels (the denoiser's 32 x 7 x 7) would be hairline strips that way: their
+    channel maps are tiled 8 to a row instead.
     """
     codes = _numpy(codes)[:n]
+    if codes.ndim == 4 and codes.shape[1] > 8:
+        return _tiled_codes(codes)
     rows = codes.shape[2] if codes.ndim == 4 else 1
     pictures = codes.reshape(len(codes), rows, -1).transpose(0, 2, 1)
     fig = Figure(figsize=(1.2 * len(pictures), 4))
     axes = fig.subplots(1, len(pictures), squeeze=False)[0]
     for ax, picture in zip(axes, pictures):
         ax.imshow(picture, cmap="gray", aspect="auto" if rows == 1 else "equal")
+        ax.set_axis_off()
+    return fig
+
+
+def _tiled_codes(codes: np.ndarray, ncols: int = 8) -> Figure:
+    """(N, C, H, W) codes: each one's C maps tiled ncols to a row, scaled to its own maximum."""
+    per_row = min(len(codes), 5)
+    rows = int(np.ceil(len(codes) / per_row))
+    fig = Figure(figsize=(2.6 * per_row, rows * 2.6 * codes.shape[1] / ncols ** 2 + 0.3))
+    axes = fig.subplots(rows, per_row, squeeze=False).ravel()
+    for ax in axes[len(codes):]:
+        ax.set_axis_off()
+    for ax, code in zip(axes, codes):
+        code = code / max(float(np.abs(code).max()), 1e-12)
+        ax.imshow(tile(np.pad(code, ((0, 0), (0, 1), (0, 1))), ncols), cmap="gray")  # a 1-pixel gap
         ax.set_axis_off()
     return fig
 

@@ -46,14 +46,16 @@ def reconstructions(originals, recons, *, n: int = 10) -> Figure:
     return image_rows([originals[:n], recons[:n]], titles=["original", "reconstruction"])
 
 
-def training_curves(history: list[dict], *, key: str = "loss", ax=None) -> Figure:
-    """Train and validation `key` per epoch."""
+def training_curves(history: list[dict], *, key: str = "loss", scale: float = 1.0, ylabel: str | None = None,
+                    ax=None) -> Figure:
+    """Train and validation `key` per epoch, times `scale` (e.g. 1 / pixels: a per-image loss per
+    pixel, so every model's curve is on the same axis as the per-pixel BCE); `ylabel` says the unit."""
     fig, ax = _fig_ax(ax, (5, 3.2))
     epochs = [r["epoch"] for r in history]
     for split in ("train", "val"):
-        ax.plot(epochs, [r[split].get(key, np.nan) for r in history], label=split)
+        ax.plot(epochs, [scale * r[split].get(key, np.nan) for r in history], label=split)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(key)
+    ax.set_ylabel(ylabel or key)
     ax.legend()
     return fig
 
@@ -81,8 +83,26 @@ def scatter_by_label(points, labels=None, *, title: str = "", ax=None) -> Figure
     fig, ax = _fig_ax(ax, (5, 4.5))
     points = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
     colours = None if labels is None else np.asarray(labels)
-    sc = ax.scatter(points[:, 0], points[:, 1], c=colours, cmap="tab10", s=4, alpha=0.8)
-    if colours is not None:
-        fig.colorbar(sc, ax=ax)
+    label_scatter(fig, ax, points, colours, size=4)
     ax.set_title(title)
     return fig
+
+
+def label_scatter(fig, ax, points: np.ndarray, labels, *, size: float, classes=None):
+    """Points coloured by integer label, with a colour bar of one block per label, its tick centred
+    on the block (a continuous bar put the ticks 0..9 on the blocks' edges)."""
+    if labels is None:
+        return ax.scatter(points[:, 0], points[:, 1], s=size, alpha=0.8, linewidths=0)
+    from matplotlib import colormaps
+    from matplotlib.colors import BoundaryNorm
+
+    values = np.unique(labels)
+    bounds = np.arange(values.min() - 0.5, values.max() + 1.0)
+    cmap = colormaps["tab10" if len(bounds) <= 11 else "tab20"].resampled(len(bounds) - 1)
+    sc = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap=cmap, norm=BoundaryNorm(bounds, cmap.N),
+                    s=size, alpha=0.8, linewidths=0)
+    bar = fig.colorbar(sc, ax=ax, ticks=values)
+    if classes:
+        bar.ax.set_yticklabels([classes[int(i)] for i in values])
+    bar.set_label("label")
+    return sc

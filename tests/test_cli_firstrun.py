@@ -1,0 +1,91 @@
+"""What a new user meets first (issue #12): fast help, a version, help for every option, the
+article's batch size per model, and output without internal names."""
+
+import functools
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from autoencoders.api import make_config
+from autoencoders.cli import main
+from autoencoders.config import FIELD_HELP, MODEL_OPTION_HELP, DataConfig, TrainConfig
+from autoencoders.registry import declared_models, list_models, model_defaults, train_defaults
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["reproduce", "--help"], ["--version"]])
+def test_help_and_version_do_not_import_torch(argv):
+    code = ("import sys\nfrom autoencoders.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)" % argv)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"ae {version('autoencoders')}"
+
+
+def test_every_train_option_has_help_and_a_readable_metavar(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: None)" not in text and "MODEL__" not in text
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(DataConfig) + dataclasses.fields(TrainConfig)} - {"name"}
+    assert fields <= set(FIELD_HELP)
+    assert {k for d in declared_models().values() for k in d["options"]} <= set(MODEL_OPTION_HELP)
+
+
+def test_declared_models_are_the_registry():
+    declared = declared_models()
+    assert set(declared) == set(list_models())
+    for name in list_models():
+        assert declared[name]["options"] == model_defaults(name)
+        assert declared[name]["train_defaults"] == train_defaults(name)
+
+
+def test_each_model_trains_with_the_article_batch_size_unless_told():
+    from autoencoders.report.experiments import EXPERIMENTS
+
+    assert make_config("conv", "digits").train.batch_size == 128
+    assert make_config("conv-denoise", "digits").train.batch_size == 128
+    assert make_config("vae", "digits").train.batch_size == 100
+    assert make_config("dense", "digits").train.batch_size == 256
+    assert make_config("conv", "digits", batch_size=32).train.batch_size == 32
+    for exp in EXPERIMENTS:  # `ae reproduce` reads the same registration
+        assert exp.batch_size == make_config(exp.model, "digits").train.batch_size
+
+
+def test_train_prints_what_it_used(tmp_path, capsys):
+    assert main(["train", "conv", "--data", "digits", "--epochs", "1", "--limit", "64", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "training conv on digits: 1 epochs, batch 128, adam lr 0.001, schedule constant"
+
+
+def test_models_and_evaluate_print_no_internal_names(run_dir, capsys):
+    assert main(["models"]) == 0
+    assert "=None" not in capsys.readouterr().out
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert "loss_loss" not in metrics and "loss" in metrics
+
+
+def test_an_unconverged_linear_probe_is_reported_not_warned(monkeypatch):
+    from autoencoders.evaluation import probes
+
+    monkeypatch.setattr(probes, "linear_probe", functools.partial(probes.linear_probe, max_iter=1))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 20)), rng.integers(0, 5, 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = probes.probes(x, y, x, y)
+    assert result["linear_probe_converged"] is False

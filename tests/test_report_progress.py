@@ -1,0 +1,59 @@
+"""`ae reproduce`'s progress: one bar over all experiments that moves with every batch and weighs
+each experiment by its cost, so its ETA is measured throughput times the work left (issue #12)."""
+
+from autoencoders.report import progress as progress_module
+from autoencoders.report.pipeline import reproduce
+from autoencoders.report.progress import ReproduceProgress, epoch_cost
+
+
+def test_work_is_weighted_by_cost_and_unrun_work_leaves_the_total():
+    p = ReproduceProgress({"cheap": (2, 1.0), "dear": (2, 9.0), "reused": (3, 5.0)}, quiet=True)
+    assert p.total == 35.0
+    p.start("cheap")
+    p.hook(1, 2, 1, 4)
+    assert p.n == 0.25  # a quarter of an epoch is already progress
+    for b in range(1, 5):
+        p.hook(2, 2, b, 4)
+    p.done()
+    assert p.n / p.total == 2 / 35  # the cheap job's 2 epochs, not 2 of 7 epochs
+    p.start("dear")
+    p.hook(2, 2, 2, 2)  # resumed after epoch 1: that epoch was not run now
+    p.done()
+    p.start("reused")
+    p.done()  # a finished run reused: no training at all
+    assert p.n == p.total == 2.0 + 9.0
+    p.close()
+
+
+def test_epoch_costs_follow_the_measured_epoch_times():
+    cost = {m: epoch_cost(m, {}, (1, 28, 28), 10) for m in ("dense", "conv", "conv-denoise")}
+    # bench/RESULTS.md: dense 0.80 s, conv 13.36 s, conv-denoise 29.83 s per epoch
+    assert 0.6 < (cost["conv"] / cost["dense"]) / (13.36 / 0.80) < 1.6
+    assert 0.6 < (cost["conv-denoise"] / cost["conv"]) / (29.83 / 13.36) < 1.6
+
+
+def test_reproduce_reports_every_batch_with_the_experiment_name(tmp_path, monkeypatch):
+    calls = []
+    original = ReproduceProgress.hook
+
+    def spy(self, epoch, epochs, batch, batches):
+        calls.append((self.label, epoch, batch, batches))
+        original(self, epoch, epochs, batch, batches)
+
+    monkeypatch.setattr(progress_module.ReproduceProgress, "hook", spy)
+    reproduce(tmp_path, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
+    assert calls == [("modern dense", 1, 1, 2), ("modern dense", 1, 2, 2)]  # 512 images, batch 256
+
+
+def test_time_left_is_measured_throughput_times_the_work_left_plus_evaluations():
+    now = [0.0]
+    p = ReproduceProgress({"dense": (1, 1.0), "denoise": (1, 3.0)}, quiet=True, clock=lambda: now[0])
+    assert p.seconds_left() is None  # nothing measured yet: no guess
+    p.start("dense")
+    now[0] = 10.0
+    p.hook(1, 1, 1, 1)
+    p.done()  # 1 unit of work in 10 s
+    now[0] = 15.0
+    p.start("denoise")  # its evaluation took 5 s
+    assert p.seconds_left() == 3.0 * 10 + 1 * 5.0  # 3x the work at the measured rate, one evaluation left
+    p.close()
