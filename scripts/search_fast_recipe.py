@@ -30,7 +30,7 @@ import torch
 from autoencoders.evaluation.metrics import code_stats
 from autoencoders.evaluation.quality import HIGHER_IS_BETTER, meets, quality
 from autoencoders.report.experiments import get_profile, run_config, select
-from autoencoders.training.trainer import fit
+from autoencoders.training import fit
 
 # The margin a candidate must beat each test-set target (report/experiments.py) by on the hold-out,
 # so that the target still holds on the test set and on another seed.
@@ -67,9 +67,10 @@ def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int):
 @torch.no_grad()
 def held_out_metric(exp, model, data) -> dict:
     """The target's metric on the hold-out (its fixed noisy copy for the denoiser)."""
-    out = {exp.target.metric: quality(model, data.val_input, data.x_val, exp.target.metric)}
+    val = data.validation()
+    out = {exp.target.metric: quality(model, val.input, val.target, exp.target.metric)}
     if exp.key in ("dense", "sparse"):  # the sparse net must keep its code sparser than the dense one
-        out["code_activation"] = code_stats(model.eval().encode(data.val_input))["code_mean"]
+        out["code_activation"] = code_stats(model.eval().encode(val.input))["code_mean"]
     return out
 
 

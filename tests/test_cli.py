@@ -11,7 +11,7 @@ from autoencoders.cli import main
 def test_train_writes_a_run(run_dir):
     for name in ("config.json", "model.safetensors", "history.jsonl", "state/trainer.json"):
         assert (run_dir / name).exists(), name
-    assert json.loads((run_dir / "config.json").read_text())["model"]["options"] == {"code_size": 8}
+    assert json.loads((run_dir / "config.json").read_text())["model"]["options"]["code_size"] == 8
 
 
 def test_evaluate_json(run_dir, capsys):

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from autoencoders.models import Output
-from autoencoders.registry import create_model, example_shape, list_models
+from autoencoders.evaluation.likelihood import is_variational
+from autoencoders.models import AutoencoderProtocol, Output, VariationalProtocol
+from autoencoders.registry import create_model, example_shape, list_models, register_model
 from autoencoders.training.checkpoint import load_weights, save_weights
 
 MODELS = list_models()
@@ -63,6 +64,33 @@ def test_save_load_round_trip(name, tmp_path):
     assert torch.equal(model.encode(x), other.encode(x))
     assert not any(k.startswith(("module.", "_orig_mod.")) for k in weights)
     assert meta["model"] == f'"{name}"'
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_honours_the_protocol(name):
+    model, x = build(name)
+    assert isinstance(model, AutoencoderProtocol)
+    assert tuple(model.input_shape) == tuple(x.shape[1:]) and model.loss_kind in ("bce", "mse")
+    assert model.decode_logits(model.encode(x)).shape == x.shape
+    if isinstance(model, VariationalProtocol):
+        mu, logvar = model.posterior(x)
+        assert mu.shape == logvar.shape == (4, model.latent_size)
+        assert model.log_likelihood(x, model.decode_logits(mu)).shape == (4,)
+        assert model.sample_prior(3).shape == (3, model.latent_size)
+    assert is_variational(model) == ("vae" in name)
+
+
+def test_registering_the_same_factory_twice_is_harmless():
+    def twice_test_model(input_shape):
+        return create_model("dense", input_shape)
+
+    assert register_model(twice_test_model) is register_model(twice_test_model)
+
+    def other(input_shape):
+        return create_model("dense", input_shape)
+
+    with pytest.raises(ValueError, match="twice"):
+        register_model(other, name="twice-test-model")
 
 
 def test_unknown_model_and_option_suggest_nearest():

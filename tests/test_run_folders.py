@@ -213,7 +213,7 @@ STATE_DAMAGE = {
     "optimizer file garbage": lambda r: (r / "state" / "optimizer.safetensors").write_bytes(b"junk" * 9),
     "trainer.json a list": lambda r: _set_json(r / "state" / "trainer.json", []),
     "trainer.json bad epoch": lambda r: _set_json(r / "state" / "trainer.json", {
-        **json.loads((r / "state" / "trainer.json").read_text()), "counters": {"epoch": "two"}}),
+        **json.loads((r / "state" / "trainer.json").read_text()), "state": {"epoch": "two"}}),
     "lr not a number": lambda r: _set_json(r / "state" / "trainer.json", _with_lr(r, "fast")),
     "state weights wrong shape": lambda r: save_file({"encoder.weight": torch.zeros(2, 2)},
                                                      str(r / "state" / "model.safetensors")),
@@ -261,7 +261,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         ae.train("dense", epochs=2, code_size=8, out=tmp_path / "run", quiet=True)
     monkeypatch.setattr(checkpoint, "save_file", real)
     assert not list((tmp_path / "run").glob("state.tmp*"))
-    assert json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["counters"]["epoch"] == 1
+    assert json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["state"]["epoch"] == 1
     assert ae.resume(tmp_path / "run", epochs=2, quiet=True).history[-1]["epoch"] == 2
 
 

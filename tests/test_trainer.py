@@ -126,3 +126,48 @@ def test_optimizer_falls_back_to_foreach_with_every_parameter(monkeypatch):
     model = DenseAutoencoder((1, 8, 8), hidden=(), code_size=4)
     optimizer = make_optimizer(model, ae.make_config("dense", "digits"))
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_config_json_is_resolved_and_weights_metadata_only_identifies_them(tmp_path):
+    ae.train("dense", epochs=1, out=tmp_path / "run", device="auto", **FAST)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["train"]["lr"] == 1e-3 and config["train"]["device"] == "cpu"
+    assert config["model"]["options"] == {"code_size": 32, "loss": "bce"}
+    assert config["model"]["input_shape"] == [1, 8, 8] and config["data"]["stream"] is False
+    _, meta = load_weights(tmp_path / "run" / "model.safetensors")
+    assert set(meta) == {"model", "input_shape", "epoch"}
+    state = json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["state"]
+    assert set(state) == {"epoch", "step", "best_val", "stale"}
+    # the unresolved config is the same run: ensure_trained reuses it
+    assert ae.api.is_finished(ae.make_config("dense", "digits", epochs=1, limit=128, batch_size=32), tmp_path / "run")
+
+
+def test_old_runs_counters_still_resume(tmp_path):
+    """Runs written before TrainerState kept "counters" with the model's name and input shape mixed in."""
+    ae.train("dense", epochs=3, out=tmp_path / "full", **FAST)
+    ae.train("dense", epochs=2, out=tmp_path / "old", **FAST)
+    path = tmp_path / "old" / "state" / "trainer.json"
+    saved = json.loads(path.read_text())
+    counters = {**saved.pop("state"), "model": "dense", "input_shape": [1, 8, 8]}
+    del counters["step"]  # runs from before schedules had no step either
+    path.write_text(json.dumps({**saved, "counters": counters}))
+    ae.resume(tmp_path / "old", epochs=3, quiet=True)
+    a, _ = load_weights(tmp_path / "full" / "model.safetensors")
+    b, _ = load_weights(tmp_path / "old" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_trainer_on_plain_tensors_with_callbacks_and_max_steps():
+    from autoencoders.training import Callback, Trainer
+
+    class Count(Callback):
+        batches = 0
+
+        def on_batch_end(self, trainer, batch, n_batches):
+            self.batches += 1
+
+    counter = Count()
+    model = DenseAutoencoder((1, 8, 8), hidden=(), code_size=4)
+    trainer = Trainer(model, ae.TrainConfig(epochs=5, batch_size=16, device="cpu"), callbacks=[counter], max_steps=7)
+    history = trainer.fit(torch.rand(64, 1, 8, 8), torch.rand(16, 1, 8, 8))
+    assert trainer.state.step == counter.batches == 7 and len(history) == 2 and "val" in history[-1]

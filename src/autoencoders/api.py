@@ -1,6 +1,11 @@
 """The Python API: `train`, `load_run`, and a `Run` that encodes, decodes and evaluates.
 
-The command line only parses arguments and calls these functions.
+`train` takes a registered model's name, or your own module (any nn.Module honouring
+models.base.AutoencoderProtocol) with your own data: tensors, numpy arrays or a torch Dataset.
+A run folder of your own module records its class as "package.module:Class" and, when you pass
+`model_args`, the JSON-able keyword arguments that rebuild it; `load_run(path)` then rebuilds it,
+and `load_run(path, model=MyModule(...))` always works (docs/own-model.md). The command line
+only parses arguments and calls these functions.
 """
 
 from __future__ import annotations
@@ -14,17 +19,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
+from .data import EVAL_BATCH, Batch, load_run_data, load_split
 from .errors import ConfigError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
+from .modules import build_model, check_contract, check_fits, check_json, class_path
 from .registry import create_model, model_defaults, train_defaults
+from .training import fit, fit_module
 from .training.callbacks import read_history
 from .training import distributed
-from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json
+from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json, saved_trainer_state
 from .training.integrity import check_weights
 from .training.rundir import claim
-from .training.inputs import load_split
-from .training.trainer import EVAL_BATCH, evaluate_loss, fast_layout, fit, resolve_device
+from .training.trainer import evaluate_loss, fast_layout, resolve_device
+
+IN_MEMORY = "array"  # DataConfig.name of a run trained on the caller's own tensors / Dataset
 
 _DATA_KEYS = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -38,6 +47,7 @@ class Run:
     config: RunConfig
     path: Path | None = None
     history: list = field(default_factory=list)
+    _splits: dict = field(default_factory=dict, repr=False, compare=False)  # split name -> Batch
 
     @property
     def device(self) -> torch.device:
@@ -60,20 +70,36 @@ class Run:
         parts = [fn(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)]
         return torch.cat(parts) if parts else x[:0]
 
-    def split(self, split: str = "test"):
-        """(inputs, targets, labels) of a split, prepared as validation data (noise, binarization)."""
-        return load_split(self.config.data, split, self.device, self.config.train.seed)
+    def split(self, split: str = "test") -> Batch:
+        """(input, target, label) of a split, prepared as validation data (noise, binarization).
 
-    def evaluate(self, split: str = "test") -> dict:
-        """Loss terms, per-pixel BCE/MSE, PSNR, SSIM and code statistics on a whole split."""
-        inputs, targets, _ = self.split(split)
+        Loaded once per Run and kept on it. A run trained on your own in-memory data has no split
+        to reload: pass that data to `evaluate(x)` instead.
+        """
+        if split not in self._splits:
+            if self.config.data.name == IN_MEMORY:
+                raise ConfigError("this run trained on in-memory data, which a run folder does not keep: "
+                                  "pass samples to run.evaluate(x)")
+            self._splits[split] = load_split(self.config.data, split, self.device, self.config.train.seed)
+        return self._splits[split]
+
+    def evaluate(self, data="test") -> dict:
+        """Loss terms, per-pixel BCE/MSE, PSNR, SSIM and code statistics on a whole split.
+
+        data : a split name, or your own samples (N, *input_shape) in [0, 1] (scored as they are).
+        """
+        if isinstance(data, str):
+            split, (inputs, targets, _) = data, self.split(data)
+        else:
+            x = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data, dtype=torch.float32)
+            split, inputs, targets = "data", x.to(self.device), x.to(self.device)
         result = {"split": split, "n": len(inputs), "model": self.config.model.name}
         terms = evaluate_loss(self.model, inputs, targets)  # the total "loss" and its named terms
         result.update({k if k == "loss" else f"loss_{k}": v for k, v in terms.items()})
         recon = self.reconstruct(inputs)
         result.update(reconstruction_metrics(recon, targets.cpu()))
         result.update(code_stats(self.encode(inputs)))
-        if self.config.data.noise:
+        if self.config.data.noise and isinstance(data, str):
             result["input_psnr"] = psnr(inputs.cpu().clamp(0, 1), targets.cpu())
             result["input_ssim"] = ssim(inputs.cpu().clamp(0, 1), targets.cpu())
         return result
@@ -100,22 +126,53 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
     return config.validate()
 
 
-def train(model: str = "dense", data: str = "digits", *, out=None, quiet: bool = False,
-          overwrite: bool = False, **options) -> Run:
-    """Train a registered model; `out` is the run directory (checkpoints, logs), or None for none.
+def train(model="dense", data="digits", *, out=None, quiet: bool = False, val=None, model_args: dict | None = None,
+          resume: bool = False, overwrite: bool = False, **options) -> Run:
+    """Train a model; `out` is the run directory (checkpoints, logs), or None for none.
 
-    A folder that already holds a run is refused unless `overwrite=True` replaces it.
+    model : a registered name (`list_models()`), or your own nn.Module honouring AutoencoderProtocol.
+    data : a dataset name or path; for your own module also tensors / arrays (N, *sample_shape) in
+        [0, 1] or a torch Dataset (then `val`, the same kinds, is the validation data, optional).
+    model_args : your module's JSON-able constructor keyword arguments, recorded so that
+        `load_run(out)` can rebuild it. resume : continue the run in `out`.
+    overwrite : replace a run already in `out` (refused otherwise).
+    options : flat data / train / model options (`make_config`), e.g. epochs=10, noise="gaussian:0.5".
     """
+    if isinstance(model, torch.nn.Module):
+        how = dict(resume=resume, overwrite=overwrite)
+        return _train_module(model, data, val, out, quiet, model_args, how, options)
     config = make_config(model, data, **options)
-    return train_config(config, out, quiet=quiet, overwrite=overwrite)
+    return train_config(config, out, quiet=quiet, resume=resume, overwrite=overwrite)
+
+
+def _train_module(module, data, val, out, quiet, model_args, how: dict, options) -> Run:
+    """Your own module on a dataset name or your own data: the same Trainer and run folder."""
+    check_contract(module)
+    data_kw, train_kw, model_kw = split_options(options)
+    if model_kw:
+        valid = sorted(_DATA_KEYS | _TRAIN_KEYS)
+        raise ConfigError(f"{type(module).__name__}: " + unknown("option", next(iter(model_kw)), valid)
+                          + " (constructor arguments go in model_args)")
+    check_json("model_args", model_args or {})
+    name = data if isinstance(data, str) else IN_MEMORY
+    config = RunConfig(DataConfig(name=name, **data_kw), ModelConfig(class_path(type(module)), dict(model_args or {})),
+                       TrainConfig(**train_kw)).validate()
+    if isinstance(data, str):
+        loaded = load_run_data(config.data, resolve_device(config.train.device), config.train.seed)
+        data, val = loaded.train, loaded.val
+    with _owning(out, **how):
+        if how["resume"]:
+            _check_budget(config, out)
+        history = fit_module(module, config, data, val, out=out, quiet=quiet, resume=how["resume"])
+    path = Path(out) if out is not None else None
+    return Run(module, config, path, read_history(path) if path else history)
 
 
 def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False,
                  overwrite: bool = False, progress=None) -> Run:
     """Train into `out` while holding it (rundir.claim): one writer per run folder.
     `progress(epoch, epochs, batch, batches)` hears of every batch."""
-    owned = out is not None and distributed.is_main()
-    with claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext():
+    with _owning(out, resume=resume, overwrite=overwrite):
         if resume:
             _check_budget(config, out)
         net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
@@ -123,9 +180,18 @@ def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bo
     return Run(net, config, path, read_history(path) if path else history)
 
 
+def _owning(out, *, resume: bool, overwrite: bool):
+    """rundir.claim on `out` in the main process; nothing to hold without a folder."""
+    owned = out is not None and distributed.is_main()
+    return claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext()
+
+
 def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
     """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget)."""
     config = load_config(path)
+    if is_import_path(config.model.name):
+        raise ConfigError(f"{path} holds your own module ({config.model.name}): resume it with "
+                          f"ae.train(module, data=..., out={str(path)!r}, resume=True, epochs=...)")
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
     return train_config(config, path, quiet=quiet, resume=True)
@@ -133,7 +199,7 @@ def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
 
 def _check_budget(config: RunConfig, path) -> None:
     """A resumed run must have epochs left: else nothing trains, yet config.json would be rewritten."""
-    done = read_trainer_json(path)["counters"]["epoch"]
+    done = read_trainer_json(path)["state"]["epoch"]
     if config.train.epochs <= done:
         raise ConfigError(f"{path} has already trained {done} epochs of its budget of "
                           f"{config.train.epochs}; --epochs is the total: pass --epochs N with N > {done} "
@@ -147,7 +213,7 @@ def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None
         return train_config(config, out, quiet=quiet, progress=progress)
     if is_finished(config, out):
         return load_run(out, device=config.train.device)
-    started = (out / "state" / "trainer.json").exists()  # else nothing was checkpointed: start again
+    started = saved_trainer_state(out) is not None  # else nothing was checkpointed: start again
     return train_config(config, out, quiet=quiet, resume=started, overwrite=not started, progress=progress)
 
 
@@ -156,23 +222,45 @@ def is_finished(config: RunConfig, out) -> bool:
     out = Path(out)
     if not (out / "config.json").exists():
         return False
-    if load_config(out) != config:
+    if not _same_run(config, load_config(out)):
         raise ConfigError(f"{out} holds a run with a different configuration; remove it or pick another folder")
-    state = out / "state" / "trainer.json"
-    return state.exists() and read_trainer_json(out)["counters"]["epoch"] >= config.train.epochs
+    state = saved_trainer_state(out)
+    return state is not None and state["epoch"] >= config.train.epochs
 
 
-def load_run(path, device: str = "cpu") -> Run:
-    """Load a run directory's config and latest weights (no pickles: JSON + safetensors)."""
+def _same_run(config: RunConfig, stored: RunConfig) -> bool:
+    """Whether `config` is what `stored` (a resolved config.json) ran, "auto" device included."""
+    device = stored.train.device if config.train.device == "auto" else config.train.device
+    stream = stored.data.stream if config.data.stream is None else config.data.stream
+    shape = stored.model.input_shape
+    return (config.resolved(device, shape, stream).to_dict()
+            == stored.resolved(stored.train.device, shape, stored.data.stream).to_dict())
+
+
+def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None) -> Run:
+    """Load a run directory's config and latest weights (no pickles: JSON + safetensors).
+
+    model : the module to load the weights into; needed for your own module when the run did not
+    record `model_args` (or its class cannot be imported here). Registered models need nothing.
+    """
     path = Path(path)
     if device not in DEVICES:
         raise ConfigError(unknown("device", device, DEVICES))
     config = load_config(path)
     weights, meta = load_weights(path / WEIGHTS)
-    shape = _sample_shape(meta, path)
-    with torch.device("meta"):  # check the file against the model before allocating anything
-        check_weights(weights, _build(config, shape, path), path / WEIGHTS)
-    net = create_model(config.model.name, shape, **config.model.options)
+    shape = _sample_shape(meta, path) if "input_shape" in meta or not config.model.input_shape else None
+    if config.model.input_shape:  # config.json says what ran; the weights' metadata must agree
+        if shape is not None and list(shape) != list(config.model.input_shape):
+            raise TrainingError(f"{path / WEIGHTS}: weights for input shape {list(shape)}, but config.json "
+                                f"records {config.model.input_shape}: the run folder's files come from two runs")
+        shape = tuple(config.model.input_shape)
+    if model is not None or is_import_path(config.model.name):
+        net = model if model is not None else build_model(config.model, shape, path)
+        check_fits(weights, net, path)
+    else:
+        with torch.device("meta"):  # check the file against the model before allocating anything
+            check_weights(weights, _build(config, shape, path), path / WEIGHTS)
+        net = create_model(config.model.name, shape, **config.model.options)
     net.load_state_dict(weights)
     net = fast_layout(net.to(resolve_device(device)), shape)
     return Run(net.eval(), config, path, read_history(path))

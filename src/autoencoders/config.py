@@ -7,6 +7,7 @@ start of a run; constructors have no side effects (minGPT, scikit-learn).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 import types
@@ -43,6 +44,9 @@ FIELD_HELP = {
     "stride": "steps between the starts of consecutive windows (default: the window)",
     "data_dir": "dataset cache folder (default: $AUTOENCODERS_DATA or the XDG cache)",
     "offline": "never touch the network",
+    "stream": "true: read batches from disk (.npy, image folder); false: hold the data in memory "
+              "(default: stream when it would exceed --memory-budget)",
+    "memory_budget": "GB the training data may take in memory before it streams (default: half of what is free)",
     "epochs": "passes over the training set",
     "batch_size": "samples per step (default: the model's, the article's: 256 dense, 128 conv, 100 VAE)",
     "optimizer": "adam, rmsprop or adadelta (the article's, at lr 1.0)",
@@ -85,6 +89,8 @@ class DataConfig:
     stride: int | None = None
     data_dir: str | None = None
     offline: bool = False
+    stream: bool | None = None  # stream batches from disk; None: when the resident copy exceeds the budget
+    memory_budget: float | None = None  # GB a resident training split may take; None: half of what is free
 
     def validate(self) -> None:
         check_types(self, "data")
@@ -98,6 +104,8 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
+        if self.memory_budget is not None and not float(self.memory_budget) > 0:
+            raise ConfigError(f"memory_budget must be > 0 (GB), got {self.memory_budget}")
         if self.noise is not None:
             from .data import parse_noise
 
@@ -106,16 +114,26 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A registered model's name and the options passed to its factory."""
+    """A registered model's name (or a user's class as "package.module:Class") and its options.
+
+    input_shape : one sample's shape; recorded in a run's config.json (None before the data is seen).
+    """
 
     name: str = "dense"
     options: dict = field(default_factory=dict)
+    input_shape: list | None = None
 
     def validate(self) -> None:
         from .registry import check_options
 
         check_types(self, "model")
-        check_options(self.name, self.options)
+        if not is_import_path(self.name):
+            check_options(self.name, self.options)
+
+
+def is_import_path(name: str) -> bool:
+    """"package.module:Class" names a user's module class, anything else a registered model."""
+    return ":" in name
 
 
 @dataclass(frozen=True)
@@ -178,6 +196,20 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def resolved(self, device: str, input_shape=None, stream: bool | None = None) -> "RunConfig":
+        """What actually runs: the lr, the device, every model option (defaults filled in), the
+        input shape and whether data streamed, as config.json records them (tuples become lists)."""
+        options = dict(self.model.options)
+        if not is_import_path(self.model.name):
+            from .registry import model_defaults
+
+            options = {**model_defaults(self.model.name), **options}
+        shape = list(input_shape) if input_shape is not None else self.model.input_shape
+        model = dataclasses.replace(self.model, options=json.loads(json.dumps(options)), input_shape=shape)
+        train = dataclasses.replace(self.train, lr=self.train.learning_rate, device=str(device))
+        data = self.data if stream is None else dataclasses.replace(self.data, stream=bool(stream))
+        return dataclasses.replace(self, data=data, model=model, train=train)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":

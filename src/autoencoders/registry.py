@@ -31,8 +31,8 @@ def register_model(fn: Callable | None = None, *, name: str | None = None, examp
 
     def wrap(f: Callable) -> Callable:
         key = name or f.__name__.replace("_", "-")
-        if key in _FACTORIES:
-            raise ValueError(f"model '{key}' is registered twice")
+        if key in _FACTORIES and _FACTORIES[key] is not f:  # the same function again is harmless
+            raise ValueError(f"model '{key}' is registered twice, by two different functions")
         _FACTORIES[key] = f
         _EXAMPLE_SHAPES[key] = tuple(example_shape)
         _TRAIN_DEFAULTS[key] = dict(train_defaults or {})

@@ -8,9 +8,8 @@
     clf.fit(X_train, y_train)            # X: (n_samples, n_features) in [0, 1]
 
 By scikit-learn's rules (DESIGN.md, habit 10): `__init__` only stores parameters; `fit` validates
-X, builds the network from X.shape and trains it with the toolkit's own trainer pieces
-(`train_epoch` over a `TrainingData` made from X, `make_optimizer`, `flush_denormals`); learned
-state ends in `_`. Not imported by `import autoencoders` (scikit-learn is slow to import).
+X, builds the network from X.shape and trains it with the toolkit's own `Trainer` (the package's
+one epoch loop) on X held as a resident source; learned state ends in `_`. Not imported by `import autoencoders` (scikit-learn is slow to import).
 
 Scale. Every network ends in a sigmoid and trains on per-pixel BCE (or MSE, with
 `model_options={"loss": "mse"}`) against targets in [0, 1]. With `scale="check"` (default) every
@@ -30,7 +29,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
 
 import numpy as np
 import torch
@@ -41,9 +39,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .evaluation.anomaly import reconstruction_errors
 from .registry import create_model, model_defaults
+from .data import EVAL_BATCH, Resident
 from .training.callbacks import RunLogger
-from .training.inputs import TrainingData
-from .training.trainer import EVAL_BATCH, flush_denormals, make_optimizer, resolve_device, train_epoch
+from .training.trainer import Trainer, resolve_device
 
 SCALES = ("check", "minmax", "none")
 CODE_OPTIONS = ("code_size", "latent_size")  # what `code_size` sets: the VAEs call it latent_size
@@ -227,20 +225,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
 
 def _train(module, x: torch.Tensor, config: RunConfig, device, verbose: bool) -> list[dict]:
-    """Epochs of the generic trainer's `train_epoch` over X held as resident `TrainingData`."""
-    data = TrainingData(x_train=x, y_train=None, x_val=x[:0], y_val=None, val_input=x[:0],
-                        config=config.data, meta={"source": "array", "n": len(x)})
-    optimizer = make_optimizer(module, config)
-    logger = RunLogger(None, quiet=not verbose)  # only its progress bar is used: no files
-    history = []
-    with flush_denormals():
-        for epoch in range(1, config.train.epochs + 1):
-            start = time.perf_counter()
-            terms = train_epoch(module, data, optimizer, epoch, config, logger, device)
-            history.append({"epoch": epoch, "train": terms, "seconds": round(time.perf_counter() - start, 3)})
-            if verbose:
-                print(f"epoch {epoch:>3}  " + " ".join(f"{k}={v:.4f}" for k, v in terms.items()), flush=True)
-    return history
+    """The toolkit's Trainer over X held resident; no validation split, no files."""
+    trainer = Trainer(module, config.train, device=device, callbacks=[RunLogger(None, quiet=not verbose)])
+    history = trainer.fit(Resident(x, device=device, seed=config.train.seed))
+    return [{"epoch": r["epoch"], "train": r["train"], "seconds": r["seconds"]} for r in history]
 
 
 def _code_option(model: str, code_size, options: dict) -> dict:

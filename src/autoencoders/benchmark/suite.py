@@ -17,11 +17,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..config import DataConfig, TrainConfig
+from ..data import Presentation, Resident
 from ..registry import create_model
-from ..training.callbacks import RunLogger
-from ..training.trainer import evaluate_loss, fast_layout, flush_denormals, make_optimizer, train_epoch
-from ..training.inputs import TrainingData
+from ..training.trainer import Trainer, evaluate_loss, fast_layout
 from . import machine
 
 # (model, batch size, data options): the article's experiments.
@@ -43,23 +42,13 @@ class Timing:
 
 def toolkit_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int, seed: int = 0,
                    precision: str = "fp32") -> Timing:
-    """The toolkit's own path: `train_epoch` exactly as `fit` calls it, on resident tensors."""
-    config = RunConfig(DataConfig(**data_opts), ModelConfig(name), TrainConfig(batch_size=bs, seed=seed,
-                                                                               precision=precision))
-    from ..data import parse_noise
-
-    data = TrainingData(x, None, x_test, None, x_test, config.data, {}, noise=parse_noise(config.data.noise))
+    """The toolkit's own path: the Trainer exactly as `fit` runs it, on resident tensors."""
+    train = TrainConfig(epochs=epochs + 1, batch_size=bs, seed=seed, precision=precision)  # epoch 1: warm-up
+    source = Resident(x, None, Presentation.from_config(DataConfig(**data_opts)), seed=seed, device=x.device)
     torch.manual_seed(seed)
     model = fast_layout(create_model(name, tuple(x.shape[1:])), tuple(x.shape[1:]))  # exactly as fit() builds it
-    optimizer = make_optimizer(model, config)
-    logger = RunLogger(None, quiet=True, enabled=False)
-    seconds = []
-    with flush_denormals():
-        for epoch in range(epochs + 1):  # epoch 0 is the warm-up
-            start = time.perf_counter()
-            train_epoch(model, data, optimizer, epoch + 1, config, logger, x.device)
-            seconds.append(time.perf_counter() - start)
-    return Timing(seconds[1:], _test_bce(model, x_test))
+    history = Trainer(model, train, device=x.device).fit(source)
+    return Timing([r["seconds"] for r in history[1:]], _test_bce(model, x_test))
 
 
 def idiomatic_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int, seed: int = 0) -> Timing:

@@ -20,7 +20,7 @@ import torch
 from ..evaluation.quality import UNITS, meets, quality
 from ..fileio import write_json, write_text
 from ..report.experiments import RECIPES, get_profile, run_config, select
-from ..training.trainer import fit
+from ..training import fit
 
 
 def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max_seconds: float = 600.0) -> dict:
@@ -32,7 +32,7 @@ def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max
 
     def check(record, model, train_data):
         state["seconds"] += record["seconds"]
-        value = quality(model, train_data.val_input, train_data.x_val, target.metric, seed=seed)
+        value = quality(model, *train_data.validation()[:2], target.metric, seed=seed)
         trace.append({"epoch": record["epoch"], "seconds": round(state["seconds"], 2), "value": value})
         return meets(value, target.metric, target.value) or state["seconds"] > max_seconds
 

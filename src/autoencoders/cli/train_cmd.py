@@ -10,7 +10,7 @@ from . import print_json
 
 _DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
 _TRAIN_FLAGS = list(dataclasses.fields(TrainConfig))
-_TYPES = {"int": int, "float": float, "str": str}
+_TYPES = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true", "yes")}
 
 
 def register(sub) -> None:

@@ -4,11 +4,25 @@ Importing this package does no work: nothing is downloaded or read until a funct
 """
 
 from ..errors import DataError
+from .batches import EVAL_BATCH, Batch, Presentation
 from .datasets import Dataset, dataset_info, list_datasets, load_dataset
 from .noise import Noise, parse_noise
 from .sources import cache_dir, fetch
+from .splits import RunData, load_run_data, load_split
+from .streams import BatchSource, NpyRows, Resident, Streamed, as_source
 
 __all__ = [
+    "EVAL_BATCH",
+    "Batch",
+    "BatchSource",
+    "NpyRows",
+    "Presentation",
+    "Resident",
+    "RunData",
+    "Streamed",
+    "as_source",
+    "load_run_data",
+    "load_split",
     "DataError",
     "Dataset",
     "Noise",

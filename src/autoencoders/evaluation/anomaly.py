@@ -29,13 +29,13 @@ BATCH = 2048
 
 @torch.no_grad()
 def reconstruction_errors(model, x, *, metric: str | None = None, batch_size: int = BATCH) -> np.ndarray:
-    """Per-sample reconstruction error of `model` (any registered autoencoder).
+    """Per-sample reconstruction error of `model` (any module honouring AutoencoderProtocol).
 
     x : (N, *model.input_shape) array or tensor in [0, 1]  ->  (N,) float64 numpy array.
     metric : "bce" or "mse"; None uses the model's training loss (`model.loss_kind`).
     The reconstruction is deterministic: decode(encode(x)), the model in eval mode.
     """
-    metric = metric or getattr(model, "loss_kind", "bce")
+    metric = metric or model.loss_kind
     if metric not in METRICS:
         raise ConfigError(unknown("metric", metric, METRICS))
     x = torch.as_tensor(x, dtype=torch.float32)
@@ -96,7 +96,7 @@ def dataset_errors(run, name: str | None = None, split: str = "test", *, metric:
     data options (resize, channels, as_sequence...) but clean: no noise, no binarization, since
     the samples themselves are what is scored. `run` is an `api.Run` (model, config, device).
     """
-    from ..training.inputs import load_split
+    from ..data import load_split
 
     config = dataclasses.replace(run.config.data, name=name or run.config.data.name, noise=None,
                                  binarize=None, noise_fixed=False)

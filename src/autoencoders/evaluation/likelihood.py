@@ -7,8 +7,9 @@
   (Burda's VAE, 784-200-200-50 on dynamically binarized MNIST: 86.76).
 - `active_units`: Burda's criterion A_u = Cov_x(E_q[u]) > 1e-2, and the KL per latent unit.
 
-Any model with the VAE interface works: `posterior(x) -> (mu, logvar)`, `decode_logits(z)`,
-`log_likelihood(x, logits) -> (B,)` and `latent_size`, with the prior N(0, I). The k samples
+Any model honouring `models.base.VariationalProtocol` works: `posterior(x) -> (mu, logvar)`,
+`decode_logits(z)`, `log_likelihood(x, logits) -> (B,)`, `sample_prior` and `latent_size`, with
+the prior N(0, I). The k samples
 are drawn `chunk` at a time and folded in with a running logsumexp, so memory stays at about
 batch_size * chunk decoded images whatever k is (k = 5000 on 10000 MNIST images is fine).
 """
@@ -20,6 +21,7 @@ import math
 import torch
 
 from ..errors import ConfigError
+from ..models.base import VariationalProtocol
 from ..models.variational import gaussian_kl
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -27,8 +29,8 @@ ROWS_PER_PASS = 4096  # decoded images per decoder call when `chunk` is not give
 
 
 def is_variational(model) -> bool:
-    """True for models offering the VAE interface above (no isinstance: any such model works)."""
-    return all(callable(getattr(model, name, None)) for name in ("posterior", "log_likelihood", "sample_prior"))
+    """True for models honouring VariationalProtocol (any such module, registered or not)."""
+    return isinstance(model, VariationalProtocol)
 
 
 def require_variational(model, what: str, name: str | None = None) -> None:

@@ -18,7 +18,7 @@ import torch
 
 from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
 from ..export import export_model
-from ..training.inputs import load_split
+from ..data import load_split
 from ..viz.latent import prior_grid
 
 PERCENTILE = 99.0

@@ -2,12 +2,19 @@
 
 The loss lives on the model (pythae's ModelOutput, minGPT): the trainer calls
 `out.loss.backward()` and logs `out.terms`, and never asks what kind of model it trains.
+
+`AutoencoderProtocol` writes the contract down: any `nn.Module` with these members trains,
+saves, evaluates, scores anomalies and exports like a registered model, whether or not it
+subclasses `Autoencoder` (which is one way to honour it). `VariationalProtocol` adds what the
+likelihood bounds need (evaluation/likelihood.py). Nothing downstream uses a member they do not
+name; `isinstance(model, AutoencoderProtocol)` checks a module has them all.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -37,6 +44,47 @@ class Output:
     def recon(self) -> torch.Tensor:
         """Reconstruction in [0, 1] (computed on demand: training only needs the logits)."""
         return torch.sigmoid(self.logits)
+
+
+@runtime_checkable
+class AutoencoderProtocol(Protocol):
+    """What the trainer, evaluation, anomaly scores, export and the report use of a model.
+
+    input_shape : one sample's shape, e.g. (1, 28, 28) for images or (T, F) for sequences.
+    loss_kind : "bce" or "mse", the reconstruction error its loss uses (anomaly scores' default).
+    Also an `nn.Module` (parameters(), train()/eval(), state_dict()).
+    """
+
+    input_shape: tuple
+    loss_kind: str
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x : (B, *input_shape) -> z : (B, ...) the code."""
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z : (B, ...) -> pre-sigmoid reconstruction (B, *input_shape)."""
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z : (B, ...) -> reconstruction (B, *input_shape), in [0, 1] for sigmoid outputs."""
+
+    def __call__(self, x: torch.Tensor, target: torch.Tensor | None = None) -> Output:
+        """x, target : (B, *input_shape) (target defaults to x) -> Output(logits, z, loss, terms)."""
+
+
+@runtime_checkable
+class VariationalProtocol(AutoencoderProtocol, Protocol):
+    """An autoencoder with a Gaussian posterior q(z|x) and prior N(0, I): ELBO, L_k, sampling."""
+
+    latent_size: int
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x : (B, *input_shape) -> (mu, logvar), each (B, latent_size)."""
+
+    def log_likelihood(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) in nats per sample, (B,), from decode_logits(z) : (B, *input_shape)."""
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes from the prior, (n, latent_size), on the model's device."""
 
 
 def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:

@@ -1,4 +1,11 @@
-"""What a run reports while it trains: a progress bar, one line per epoch, TensorBoard, history.jsonl."""
+"""The Trainer's callbacks: logging (progress bar, epoch lines, TensorBoard, history.jsonl),
+checkpoints, early stopping, and a plain per-epoch hook.
+
+A callback overrides any of `on_fit_start(trainer)`, `on_epoch_start(trainer, epoch, n_batches)`,
+`on_batch_end(trainer, batch, n_batches)`, `on_epoch_end(trainer, record) -> bool | None` (True
+stops training after this epoch) and `on_fit_end(trainer)` (also called when training fails).
+The Trainer calls them in list order; every `on_epoch_end` runs even when one asks to stop.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,70 @@ from tqdm.auto import tqdm
 
 from ..errors import TrainingError
 from ..fileio import write_text
+from . import distributed as dist
+from .checkpoint import save_state, unwrap
 
 
-class RunLogger:
+class Callback:
+    """Does nothing at every hook: subclass it and override what you need."""
+
+    def on_fit_start(self, trainer) -> None:
+        pass
+
+    def on_epoch_start(self, trainer, epoch: int, n_batches: int) -> None:
+        pass
+
+    def on_batch_end(self, trainer, batch: int, n_batches: int) -> None:
+        pass
+
+    def on_epoch_end(self, trainer, record: dict) -> bool | None:
+        return None
+
+    def on_fit_end(self, trainer) -> None:
+        pass
+
+
+class Checkpoint(Callback):
+    """Writes state/ and model.safetensors into `out` after every epoch (rank 0 only).
+
+    metadata : what identifies the weights (e.g. {"model": name, "input_shape": [...]}); the
+    epoch is added. Everything else about the run belongs in config.json.
+    """
+
+    def __init__(self, out, metadata: dict | None = None):
+        self.out, self.metadata = Path(out), dict(metadata or {})
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        if dist.is_main():
+            meta = {**self.metadata, "epoch": trainer.state.epoch}
+            save_state(self.out, unwrap(trainer.model), trainer.optimizer, trainer.state.to_dict(), meta)
+        dist.barrier()
+
+
+class EarlyStopping(Callback):
+    """Stop when the validation loss has not improved for `patience` epochs (TrainerState.stale)."""
+
+    def __init__(self, patience: int, *, quiet: bool = False):
+        self.patience, self.quiet = int(patience), quiet
+
+    def on_epoch_end(self, trainer, record: dict) -> bool:
+        stop = trainer.state.stale >= self.patience
+        if stop and not self.quiet and dist.is_main():
+            print(f"early stop: validation loss has not improved for {self.patience} epochs")
+        return stop
+
+
+class EpochHook(Callback):
+    """`fn(record, model, data) -> bool`: called after each epoch's checkpoint; True stops training."""
+
+    def __init__(self, fn, data=None):
+        self.fn, self.data = fn, data
+
+    def on_epoch_end(self, trainer, record: dict) -> bool:
+        return bool(self.fn(record, unwrap(trainer.model), self.data))
+
+
+class RunLogger(Callback):
     """Writes `history.jsonl` and `tb/` in the run directory and prints epoch summaries.
 
     Only the main process logs (the trainer passes `enabled=False` elsewhere). `on_batch(epoch,
@@ -20,22 +88,44 @@ class RunLogger:
     over all its experiments from it.
     """
 
-    def __init__(self, run_dir, *, quiet: bool = False, start_epoch: int = 0, enabled: bool = True,
-                 on_batch=None):
+    def __init__(self, run_dir, *, quiet: bool = False, enabled: bool = True, on_batch=None):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.quiet = quiet
-        self.enabled = enabled
-        self.on_batch = on_batch if enabled else None
+        self.enabled = enabled and dist.is_main()
+        self.on_batch = on_batch if self.enabled else None
         self._tb = None
-        if enabled and self.run_dir is not None:
-            self._truncate_history(start_epoch)
-            self._tb = _summary_writer(self.run_dir / "tb", purge_step=start_epoch + 1)
+        self._bar = None
+
+    def on_fit_start(self, trainer) -> None:
+        """On resume, history.jsonl and TensorBoard drop what came after the checkpoint's epoch."""
+        if self.enabled and self.run_dir is not None:
+            self._truncate_history(trainer.state.epoch)
+            self._tb = _summary_writer(self.run_dir / "tb", purge_step=trainer.state.epoch + 1)
 
     def progress(self, total: int, epoch: int, epochs: int):
         """A per-epoch bar over batches; silent when not a TTY or when quiet."""
         disable = self.quiet or not self.enabled or not sys.stderr.isatty()
         bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, unit="batch")
         return bar if self.on_batch is None else _Reporting(bar, self.on_batch, epoch, epochs, total)
+
+    def on_epoch_start(self, trainer, epoch: int, n_batches: int) -> None:
+        self._bar = self.progress(n_batches, epoch, trainer.config.epochs)
+
+    def on_batch_end(self, trainer, batch: int, n_batches: int) -> None:
+        self._bar.update()
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        self._close_bar()
+        self.epoch_end(record)
+
+    def on_fit_end(self, trainer) -> None:
+        self._close_bar()
+        self.close()
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def epoch_end(self, record: dict) -> None:
         if not self.enabled:
@@ -51,6 +141,8 @@ class RunLogger:
         except OSError as e:  # a torn line is dropped on reading; the checkpoint is written after this
             raise TrainingError(f"{e.strerror or e} while writing {path}; the previous checkpoint "
                                 "is intact") from None
+        if self._tb is None:
+            return
         for split in ("train", "val"):
             for name, value in record.get(split, {}).items():
                 self._tb.add_scalar(f"{name}/{split}", value, record["epoch"])
@@ -87,6 +179,9 @@ class _Reporting:
         self.done += n
         self.hook(self.epoch, self.epochs, self.done, self.total)
 
+    def close(self) -> None:
+        self.bar.close()
+
 
 def read_history(run_dir) -> list[dict]:
     """The records of history.jsonl, one per finished epoch.
@@ -122,15 +217,16 @@ def _record(line: str) -> dict | None:
         record = json.loads(line)
     except (ValueError, RecursionError):
         return None
-    ok = isinstance(record, dict) and isinstance(record.get("epoch"), int) and all(
-        isinstance(record.get(k), dict) for k in ("train", "val"))
+    ok = isinstance(record, dict) and isinstance(record.get("epoch"), int) and isinstance(record.get("train"), dict) \
+        and isinstance(record.get("val", {}), dict)  # runs of your own data may have no validation split
     return record if ok else None
 
 
 def _summary_line(r: dict) -> str:
     fmt = lambda d: " ".join(f"{k}={v:.4f}" for k, v in d.items())  # noqa: E731
     lr = f"  lr {r['lr']:.2e}" if "lr" in r else ""
-    return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}  val {fmt(r['val'])}{lr}  ({r['seconds']:.1f}s)"
+    val = f"  val {fmt(r['val'])}" if "val" in r else ""
+    return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}{val}{lr}  ({r['seconds']:.1f}s)"
 
 
 def _summary_writer(path: Path, purge_step: int):

@@ -2,8 +2,8 @@
 
 Layout of a run directory:
   config.json              the resolved RunConfig
-  model.safetensors        the latest weights (metadata: model name, epoch)
-  state/                   optimizer tensors, RNG states, trainer counters, a copy of the weights
+  model.safetensors        the latest weights (metadata: what identifies them: model, input shape, epoch)
+  state/                   optimizer tensors, RNG states, the TrainerState, a copy of the weights
 The state folder is written whole under a temporary name and swapped in, so a crash at any
 moment leaves one consistent state (the new one, or the previous one in `state.old/`).
 """
@@ -66,8 +66,11 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def save_state(run_dir, model, optimizer, counters: dict) -> None:
-    """Write state/ (optimizer, RNG, counters, weights) as one unit, then the user-facing weights."""
+def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
+    """Write state/ (optimizer, RNG, trainer state, weights) as one unit, then the user-facing weights.
+
+    state : TrainerState.to_dict() (epoch, step, best_val, stale); metadata : the weights' own.
+    """
     run_dir = Path(run_dir)
     final, old = run_dir / "state", run_dir / "state.old"
     tmp = Path(tempfile.mkdtemp(prefix="state.tmp.", dir=run_dir))  # unique: never shared by two writers
@@ -75,9 +78,9 @@ def save_state(run_dir, model, optimizer, counters: dict) -> None:
         tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
         tensors.update(_rng_tensors())
         _writing(tmp / "optimizer.safetensors", lambda: save_file(tensors, str(tmp / "optimizer.safetensors")))
-        _writing(tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, counters))
+        _writing(tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, metadata))
         _writing(tmp / "trainer.json",
-                 lambda: write_json(tmp / "trainer.json", {"counters": counters, "optimizer": opt_meta}))
+                 lambda: write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta}))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -86,7 +89,7 @@ def save_state(run_dir, model, optimizer, counters: dict) -> None:
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    _writing(run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, counters))
+    _writing(run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata))
 
 
 def _writing(path: Path, write) -> None:
@@ -99,12 +102,24 @@ def _writing(path: Path, write) -> None:
         raise TrainingError(f"{what} while writing {path}; the previous checkpoint is intact") from None
 
 
-def load_state(run_dir, model, optimizer) -> dict:
-    """Restore weights, optimizer and RNG states from state/; returns the trainer counters."""
-    run_dir = Path(run_dir)
+def _state_dir(run_dir: Path) -> Path:
     state = run_dir / "state"
     if not state.is_dir() and (run_dir / "state.old").is_dir():
         state = run_dir / "state.old"  # a crash between the two renames of save_state
+    return state
+
+
+def saved_trainer_state(run_dir) -> dict | None:
+    """The checked trainer state of a run's last checkpoint (see read_trainer_json), None without one."""
+    if not (_state_dir(Path(run_dir)) / "trainer.json").is_file():
+        return None
+    return read_trainer_json(run_dir)["state"]
+
+
+def load_state(run_dir, model, optimizer) -> dict:
+    """Restore weights, optimizer and RNG states from state/; returns the trainer state dict."""
+    run_dir = Path(run_dir)
+    state = _state_dir(run_dir)
     saved = read_trainer_json(run_dir, state)
     weights, _ = load_weights(state / WEIGHTS)
     check_weights(weights, unwrap(model), state / WEIGHTS)
@@ -115,12 +130,16 @@ def load_state(run_dir, model, optimizer) -> dict:
     optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
     _match_param_layouts(optimizer)
     _set_rng(tensors)
-    return saved["counters"]
+    return saved["state"]
 
 
 def read_trainer_json(run_dir, state=None) -> dict:
-    """state/trainer.json, checked: {"counters": {epoch, ...}, "optimizer": {...}}."""
-    path = Path(state or Path(run_dir) / "state") / "trainer.json"
+    """state/trainer.json, checked, as {"state": {epoch, step, best_val, stale}, "optimizer": {...}}.
+
+    Runs written before the TrainerState kept "counters" (the model's name and input shape mixed
+    in, no step before schedules existed): read as the state (integrity.check_trainer_json).
+    """
+    path = Path(state or _state_dir(Path(run_dir))) / "trainer.json"
     if not path.is_file():
         raise TrainingError(f"{run_dir}: no training state to resume from ({path} missing)")
     try:
@@ -179,6 +198,12 @@ def _set_rng(tensors: dict) -> None:
     cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([tensors[k] for k in cuda][: torch.cuda.device_count()])
+
+
+def write_config(run_dir, config) -> None:
+    """config.json: the resolved RunConfig (`RunConfig.resolved`), so the folder says what ran."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    write_json(Path(run_dir) / CONFIG, config.to_dict())
 
 
 def read_config(run_dir) -> dict:

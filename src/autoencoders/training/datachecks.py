@@ -1,5 +1,7 @@
 """Checks on the data a run is about to train on, where a bad choice would otherwise fail silently.
 
+(Split sizes are checked where the splits are made: data/splits.py `check_split_sizes`.)
+
 Without them a run on 0 training samples printed "done" with an empty history, and a raw time
 series (values like 1500.0) trained against sigmoid outputs with BCE, reaching a loss of -1.8e30
 with no warning: every model here reconstructs values in [0, 1].
@@ -10,14 +12,6 @@ from __future__ import annotations
 import torch
 
 from ..errors import DataError
-
-
-def check_split_sizes(n_train: int, n_val: int, source: str, how: str) -> None:
-    """Both the training and the validation set need at least one sample."""
-    if n_train < 1 or n_val < 1:
-        raise DataError(f"{source}: {how} leaves {n_train} training and {n_val} validation samples; both "
-                        "need at least one (use a smaller --validation fraction, a smaller --window or "
-                        "--stride, or more data)")
 
 
 def check_targets(model: torch.nn.Module, x_train: torch.Tensor, x_val: torch.Tensor, source: str) -> None:

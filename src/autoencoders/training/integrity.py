@@ -22,7 +22,7 @@ _SLOTS = {
     torch.optim.Adadelta: ({"step", "square_avg", "acc_delta"}, set()),
 }
 _NON_NEGATIVE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "acc_delta")  # sqrt() is taken of them
-_COUNTERS = {"epoch": int, "stale": int, "best_val": float, "model": str, "input_shape": list}
+_STATE = {"epoch": int, "stale": int, "best_val": float}  # and "step" (int), absent from older runs
 
 
 def check_weights(weights: dict, model: torch.nn.Module, path) -> None:
@@ -122,16 +122,22 @@ def check_rng(tensors: dict, path) -> None:
 
 
 def check_trainer_json(saved, path: Path) -> dict:
-    """trainer.json: {"counters": {...}, "optimizer": {...}} with typed counters; returns it."""
-    if not isinstance(saved, dict) or not isinstance(saved.get("counters"), dict) or "optimizer" not in saved:
-        raise TrainingError(f"{path}: expected an object with 'counters' and 'optimizer'")
-    for key, kind in _COUNTERS.items():
-        value = saved["counters"].get(key)
+    """trainer.json -> {"state": {...}, "optimizer": {...}} with typed fields.
+
+    Older runs wrote {"counters": {...}} (with the model's name and input shape mixed in): their
+    counters are read as the state.
+    """
+    state = saved.get("state", saved.get("counters")) if isinstance(saved, dict) else None
+    if not isinstance(state, dict) or "optimizer" not in saved:
+        raise TrainingError(f"{path}: expected an object with 'state' and 'optimizer'")
+    kinds = dict(_STATE, **({"step": int} if "step" in state else {}))
+    for key, kind in kinds.items():
+        value = state.get(key)
         ok = isinstance(value, (int, float) if kind is float else kind) and not isinstance(value, bool)
         if not ok or (kind is int and value < 0):
-            raise TrainingError(f"{path}: counter '{key}' is {value!r}; expected a "
+            raise TrainingError(f"{path}: '{key}' is {value!r}; expected a "
                                 f"{'non-negative integer' if kind is int else kind.__name__}")
-    return saved
+    return {"state": state, "optimizer": saved["optimizer"]}
 
 
 def _few(names: list) -> str:

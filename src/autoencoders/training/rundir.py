@@ -61,8 +61,10 @@ def describe(out: Path) -> str:
     import json
 
     try:
-        counters = json.loads((Path(out) / "state" / "trainer.json").read_text())["counters"]
-        return f"{counters['model']}, trained {int(counters['epoch'])} epochs"
+        saved = json.loads((Path(out) / "state" / "trainer.json").read_text())
+        epoch = int(saved.get("state", saved.get("counters"))["epoch"])
+        model = json.loads((Path(out) / "config.json").read_text())["model"]["name"]
+        return f"{model}, trained {epoch} epochs"
     except Exception:  # noqa: BLE001 - only a description for a message: a damaged file is fine here
         return "no readable checkpoint"
 

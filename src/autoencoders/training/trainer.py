@@ -1,202 +1,174 @@
-"""The model-agnostic training loop: resident data, index-sliced batches, exact resume.
+"""One trainer for every caller: any module honouring the model contract, any source of batches.
 
-The trainer only knows the model contract (`out.loss`, `out.terms`); it never branches on a
-model's kind. Randomness that decides batches (permutation, noise, binarization) comes from a
-generator seeded by (seed, epoch), and the global RNG (model-internal sampling) is checkpointed,
+    trainer = Trainer(model, TrainConfig(epochs=10, lr=3e-3),
+                      callbacks=[RunLogger("runs/mine"), Checkpoint("runs/mine")])
+    history = trainer.fit(train, val)          # tensors, arrays, a torch Dataset or a BatchSource
+    history = trainer.fit(train, val, resume_from="runs/mine")   # later: continue exactly
+
+The trainer only knows the model contract (`out.loss`, `out.terms`, models/base.py); it never
+branches on a model's kind. Everything it does is explicit: the optimizer, the per-step learning
+rate (training/schedule.py), precision, device and seed come from a `TrainConfig`; logging,
+TensorBoard, checkpoints, early stopping and progress are callbacks (training/callbacks.py).
+`fit(config, out)` (training/fit.py) is a short builder over it, as are the scikit-learn
+estimator and the benchmark: this file holds the package's one epoch loop.
+Randomness that decides batches (permutation, noise, binarization) comes from a generator seeded
+by (seed, epoch); the global RNG (model-internal sampling) is seeded at the start and checkpointed,
 so a run resumed after epoch k equals the uninterrupted run bitwise on CPU.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
+import dataclasses
 import math
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 
-from ..config import RunConfig
+from ..config import TrainConfig
+from ..data import EVAL_BATCH, Batch, as_source
 from ..errors import TrainingError
-from ..fileio import write_json
-from ..registry import create_model
 from . import distributed as dist
-from .callbacks import RunLogger
-from .checkpoint import CONFIG, load_state, save_state, unwrap
-from .datachecks import check_targets
-from .inputs import TrainingData, load_training_data
+from .checkpoint import load_state, unwrap
 from .schedule import lr_at, set_lr
-
-EVAL_BATCH = 2048
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
-    return torch.device(name)
+from .setup import autocast, fast_layout, flush_denormals, make_optimizer, resolve_device  # noqa: F401
 
 
-def make_optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
-    """Adam (default), RMSprop or Adadelta at `config.train.learning_rate`.
+@dataclass
+class TrainerState:
+    """Where training stands: epochs done, optimizer steps taken, best validation loss, epochs since."""
 
-    Multi-tensor implementations: on CPU PyTorch defaults to a loop of small ops per parameter.
-    Fused Adam made the dense net's update ~5x faster and whole steps 0.96-1.34x as fast
-    (`bench/step_variants.py`); where it is not available, foreach is used.
+    epoch: int = 0
+    step: int = 0
+    best_val: float = math.inf
+    stale: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, steps_per_epoch: int) -> "TrainerState":
+        """From a checkpoint's trainer.json; older runs' "counters" (with the model's name and input
+        shape mixed in, and no step before schedules existed) read too."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        state = cls(**{k: v for k, v in d.items() if k in fields})
+        if "step" not in d:
+            state.step = state.epoch * steps_per_epoch  # every earlier epoch was a whole pass
+        return state
+
+
+class Trainer:
+    """Trains `model` (an nn.Module honouring models.base.AutoencoderProtocol).
+
+    config : optimizer, lr, schedule/warmup/clip_grad, epochs, batch_size, precision, device, seed.
+    device : overrides config.device (e.g. torch.device("cuda", 1)).
+    callbacks : Callback objects, called in order (checkpoints are written by a `Checkpoint`).
+    max_steps : stop after this many optimizer steps (mid-epoch), None for the full budget.
     """
-    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}
-    kwargs = {"eps": 1e-7} if config.train.optimizer == "rmsprop" else {}  # Keras's epsilon
-    make = functools.partial(cls[config.train.optimizer], list(model.parameters()), lr=config.train.learning_rate,
-                             **kwargs)
-    if config.train.optimizer == "adam":
-        try:
-            return make(fused=True)
-        except (RuntimeError, TypeError):  # device or PyTorch version without fused Adam
-            pass
-    return make(foreach=True)
+
+    def __init__(self, model: torch.nn.Module, config: TrainConfig = TrainConfig(), *, device=None, callbacks=(),
+                 max_steps: int | None = None):
+        config.validate()
+        self.config = config
+        self.device = dist.setup(torch.device(device) if device is not None else resolve_device(config.device))
+        self.model = model.to(self.device)
+        self.optimizer = make_optimizer(self.model, config)
+        self.callbacks = list(callbacks)
+        self.max_steps = max_steps
+        self.state = TrainerState()
+
+    def fit(self, train, val=None, *, resume_from=None) -> list[dict]:
+        """Train on `train` (validating on `val` after each epoch); returns this call's history records.
+
+        train, val : tensors / arrays (N, *sample_shape) in [0, 1], torch Datasets, or BatchSources.
+        resume_from : a run directory whose state/ (weights, optimizer, RNG, TrainerState) to continue.
+        The caller's global RNG is left as it was.
+        """
+        train = as_source(train, device=self.device, seed=self.config.seed)
+        val = None if val is None else as_source(val, device=self.device, seed=self.config.seed)
+        n_batches = batches_per_epoch(len(train), self.config.batch_size)
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda), flush_denormals():
+            if resume_from is not None:
+                saved = load_state(resume_from, self.model, self.optimizer)
+                self.state = TrainerState.from_dict(saved, n_batches)
+            else:
+                torch.manual_seed(self.config.seed)
+            self._call("on_fit_start")
+            try:
+                return self._epochs(dist.wrap(self.model, self.device), train, val, n_batches)
+            finally:
+                self._call("on_fit_end")
+
+    def _epochs(self, model, train, val, n_batches: int) -> list[dict]:
+        history = []
+        for epoch in range(self.state.epoch + 1, self.config.epochs + 1):
+            start = time.perf_counter()
+            record = {"epoch": epoch, "train": self.train_epoch(model, train, epoch, n_batches)}
+            if val is not None:
+                record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
+                                         precision=self.config.precision)
+            record.update(lr=self.optimizer.param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 3))
+            history.append(record)
+            self._advance(epoch, record)
+            if any(self._call("on_epoch_end", record)) or self._out_of_steps():
+                break
+        return history
+
+    def _advance(self, epoch: int, record: dict) -> None:
+        self.state.epoch = epoch
+        if "val" in record:
+            if record["val"]["loss"] < self.state.best_val:
+                self.state.best_val, self.state.stale = record["val"]["loss"], 0
+            else:
+                self.state.stale += 1
+
+    def _out_of_steps(self) -> bool:
+        return self.max_steps is not None and self.state.step >= self.max_steps
+
+    def _call(self, hook: str, *args) -> list:
+        return [getattr(cb, hook)(self, *args) for cb in self.callbacks]
+
+    def train_epoch(self, model, source, epoch: int, n_batches: int) -> dict:
+        """One pass over a fresh permutation; returns the sample-weighted mean of every loss term.
+
+        Every rank draws the same permutation and the same noise for the whole global batch, then
+        trains on its own slice (distributed.shard), so N processes compute what one would. The
+        learning rate is set before every step from `state.step` (training/schedule.py).
+        """
+        model.train()
+        g = torch.Generator(device=self.device).manual_seed(self.config.seed * 1_000_003 + epoch)
+        losses = torch.zeros(n_batches, device=self.device)  # checked once per epoch: no per-step host sync
+        sums: dict = {}
+        seen = done = 0
+        self._call("on_epoch_start", epoch, n_batches)
+        for b, batch in enumerate(source.epoch(g, self.config.batch_size, n_batches)):
+            losses[b] = self._step(model, batch, sums, n_batches * self.config.epochs)
+            seen, done = seen + len(batch.input), b + 1
+            self._call("on_batch_end", b, n_batches)
+            if self._out_of_steps():
+                break
+        _check_finite(losses[:done], epoch)
+        return _reduce_means(sums, seen)
+
+    def _step(self, model, batch: Batch, sums: dict, total_steps: int) -> torch.Tensor:
+        """One optimizer step on this rank's part of `batch`; returns the detached loss."""
+        tc = self.config
+        (x, target), scale = dist.shard(batch.input, batch.target)
+        with autocast(self.device, tc.precision):
+            out = model(x, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        (out.loss * scale if scale != 1.0 else out.loss).backward()
+        if tc.clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
+        set_lr(self.optimizer, lr_at(self.state.step, total_steps, tc.learning_rate, tc.schedule, tc.warmup))
+        self.optimizer.step()
+        self.state.step += 1
+        _accumulate(sums, out, len(x))
+        return out.loss.detach()
 
 
-def autocast(device: torch.device, precision: str):
-    """The one mixed-precision path: bf16 autocast when asked, a no-op otherwise."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def fast_layout(model: torch.nn.Module, sample_shape: tuple) -> torch.nn.Module:
-    """Channels-last weights for image inputs: a conv training step ran 1.4-1.9x faster in NHWC on
-    this CPU (`bench/conv_layout.py`, one thread). Only 4-D parameters change layout; values, and
-    so results, do not."""
-    return model.to(memory_format=torch.channels_last) if len(sample_shape) == 3 else model
-
-
-@contextlib.contextmanager
-def flush_denormals():
-    """Denormal floats are very slow on x86 CPUs; training never needs them (1.5-1.7x, DESIGN.md)."""
-    changed = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if changed:
-            torch.set_flush_denormal(False)
-
-
-def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None,
-        progress=None):
-    """Train per `config`, checkpointing into `out` each epoch. Returns (model, data, history).
-
-    `on_epoch_end(record, model, data)`, if given, is called after every epoch's checkpoint with
-    the epoch's history record; it returning True ends training there (e.g. a quality target
-    reached). `progress(epoch, epochs, batch, batches)`, if given, is called after every batch
-    (RunLogger). Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
-    """
-    config.validate()
-    device = dist.setup(resolve_device(config.train.device))
-    cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left as it was
-        return _fit(config, out, device, resume=resume, quiet=quiet, on_epoch_end=on_epoch_end, progress=progress)
-
-
-def _fit(config: RunConfig, out, device: torch.device, *, resume: bool, quiet: bool, on_epoch_end=None,
-         progress=None):
-    data = load_training_data(config.data, device, config.train.seed)
-    torch.manual_seed(config.train.seed)
-    model = fast_layout(create_model(config.model.name, data.sample_shape, **config.model.options).to(device),
-                        data.sample_shape)
-    check_targets(model, data.x_train, data.x_val, data.meta["source"])
-    optimizer = make_optimizer(model, config)
-    counters = {"epoch": 0, "step": 0, "best_val": math.inf, "stale": 0, "model": config.model.name,
-                "input_shape": list(data.sample_shape)}
-    if resume:
-        counters = load_state(out, model, optimizer)
-        # runs saved before schedules existed: every epoch was a whole pass
-        counters.setdefault("step", counters["epoch"] * _batches_per_epoch(len(data.x_train), config.train.batch_size))
-    elif out is not None and dist.is_main():
-        Path(out).mkdir(parents=True, exist_ok=True)
-    if out is not None and dist.is_main():  # a resumed run may have a new epoch budget: record it
-        write_json(Path(out) / CONFIG, config.to_dict())
-    logger = RunLogger(out, quiet=quiet, start_epoch=counters["epoch"], enabled=dist.is_main(), on_batch=progress)
-    try:
-        with flush_denormals():
-            history = _epochs(dist.wrap(model, device), data, optimizer, config, counters, logger, out, device,
-                              on_epoch_end)
-    finally:
-        logger.close()
-    return model, data, history
-
-
-def _epochs(model, data, optimizer, config, counters, logger, out, device, on_epoch_end=None) -> list[dict]:
-    history = []
-    tc = config.train
-    for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
-        start = time.perf_counter()
-        train_terms = train_epoch(model, data, optimizer, epoch, config, logger, device, counters)
-        val_terms = evaluate_loss(unwrap(model), data.val_input, data.x_val, precision=tc.precision)
-        record = {"epoch": epoch, "train": train_terms, "val": val_terms,
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - start, 3)}
-        history.append(record)
-        logger.epoch_end(record)
-        stop = _early_stop(counters, val_terms["loss"], tc.patience)
-        counters["epoch"] = epoch
-        if out is not None and dist.is_main():
-            save_state(out, model, optimizer, counters)
-        dist.barrier()
-        if on_epoch_end is not None and on_epoch_end(record, unwrap(model), data):
-            break
-        if stop:
-            if not logger.quiet and dist.is_main():
-                print(f"early stop: validation loss has not improved for {tc.patience} epochs")
-            break
-    return history
-
-
-def _early_stop(counters: dict, val_loss: float, patience: int | None) -> bool:
-    if val_loss < counters["best_val"]:
-        counters["best_val"], counters["stale"] = val_loss, 0
-    else:
-        counters["stale"] += 1
-    return patience is not None and counters["stale"] >= patience
-
-
-def train_epoch(model, data: TrainingData, optimizer, epoch: int, config: RunConfig, logger, device,
-                counters: dict | None = None) -> dict:
-    """One pass over a fresh permutation; returns the sample-weighted mean of every loss term.
-
-    Every rank draws the same permutation and the same noise for the whole global batch, then
-    trains on its own slice (distributed.shard), so N processes compute what one would. The
-    learning rate is set before every step from `counters["step"]` (training/schedule.py).
-    """
-    model.train()
-    tc = config.train
-    n, bs = len(data.x_train), tc.batch_size
-    g = torch.Generator(device=device).manual_seed(tc.seed * 1_000_003 + epoch)
-    perm = torch.randperm(n, generator=g, device=device)
-    n_batches = _batches_per_epoch(n, bs)
-    total_steps = n_batches * tc.epochs
-    if counters is None:  # a caller that keeps no counters: every earlier epoch was a whole pass
-        counters = {"step": (epoch - 1) * n_batches}
-    losses = torch.zeros(n_batches, device=device)  # checked once per epoch: no per-step host sync
-    sums: dict = {}
-    with logger.progress(n_batches, epoch, tc.epochs) as bar:
-        for b in range(n_batches):
-            x, target = data.batch(perm[b * bs : (b + 1) * bs], g)
-            (x, target), scale = dist.shard(x, target)
-            with autocast(device, tc.precision):
-                out = model(x, target)
-            optimizer.zero_grad(set_to_none=True)
-            (out.loss * scale if scale != 1.0 else out.loss).backward()
-            if tc.clip_grad is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
-            set_lr(optimizer, lr_at(counters["step"], total_steps, tc.learning_rate, tc.schedule, tc.warmup))
-            optimizer.step()
-            counters["step"] += 1
-            losses[b] = out.loss.detach()
-            _accumulate(sums, out, len(x))
-            bar.update()
-    _check_finite(losses, epoch)
-    return _reduce_means(sums, n if n_batches * bs >= n else n_batches * bs)
-
-
-def _batches_per_epoch(n: int, bs: int) -> int:
+def batches_per_epoch(n: int, bs: int) -> int:
     """ceil(n / bs), less a last batch too small to give every rank a row (it is dropped)."""
     n_batches = math.ceil(n / bs)
     if n % bs and n % bs < dist.world_size():
@@ -233,24 +205,28 @@ def _kept(epoch: int) -> str:
 
 
 @torch.no_grad()
-def evaluate_loss(model, inputs: torch.Tensor, targets: torch.Tensor, *, batch_size: int = EVAL_BATCH,
-                  precision: str = "fp32") -> dict:
-    """Sample-weighted mean of every loss term over (inputs, targets), without autograd.
+def evaluate(model, batches, *, precision: str = "fp32") -> dict:
+    """Sample-weighted mean of every loss term over an iterable of Batches, without autograd.
 
-    Under torchrun each rank evaluates its own contiguous part and the sums are all-reduced, so
-    every rank sees the same numbers.
+    Under torchrun each rank evaluates its own part of every batch and the sums are all-reduced,
+    so every rank sees the same numbers.
     """
     was_training = model.training
     model.eval()
     sums: dict = {}
-    (inputs, targets), _ = dist.shard(inputs, targets)
-    for i in range(0, len(inputs), batch_size):
+    total = 0
+    for batch in batches:
+        (inputs, targets), _ = dist.shard(batch.input, batch.target)
         with autocast(inputs.device, precision):
-            out = model(inputs[i : i + batch_size], targets[i : i + batch_size])
-        _accumulate(sums, out, len(inputs[i : i + batch_size]))
+            out = model(inputs, targets)
+        _accumulate(sums, out, len(inputs))
+        total += len(batch.input)
     model.train(was_training)
-    return _reduce_means(sums, _global_count(len(inputs)))
+    return _reduce_means(sums, total)
 
 
-def _global_count(n_local: int) -> int:
-    return int(dist.all_reduce_sum(torch.tensor([n_local]))[0]) if dist.is_distributed() else n_local
+def evaluate_loss(model, inputs: torch.Tensor, targets: torch.Tensor, *, batch_size: int = EVAL_BATCH,
+                  precision: str = "fp32") -> dict:
+    """`evaluate` over (inputs, targets) : (N, *sample_shape) each, in slices of `batch_size`."""
+    slices = (Batch(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, len(inputs), batch_size))
+    return evaluate(model, slices, precision=precision)

@@ -1,0 +1,245 @@
+"""Sources of batches: resident tensors (the fast path) or a streamed torch Dataset.
+
+Both produce the same `Batch`es from the same seeded generator: an epoch is a permutation drawn
+from it, cut into `n_batches` slices, each turned into (input, target) by the run's
+`Presentation` on the device. Only where the rows come from differs:
+
+- `Resident`: the whole split lives in one tensor on the device, uint8 where the data is 8-bit
+  (4x less memory; converted per batch). A batch is an index slice: no DataLoader, no copies.
+- `Streamed`: any map-style `torch.utils.data.Dataset` (a .npy file read row by row, a folder of
+  images, a user's own) read through a DataLoader with worker processes and, on CUDA, pinned
+  memory. Noise and binarization are drawn in the main process from the epoch's generator, so
+  the batches do not depend on the number of workers, and on CPU equal the resident ones bitwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Iterator, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, default_collate
+
+from .batches import EVAL_BATCH, FIXED_NOISE_OFFSET, VAL_SEED_OFFSET, Batch, Presentation, as_float, compact
+from .batches import fixed_batch, generator
+from ..errors import DataError
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """What the Trainer trains on: `len()` samples of `sample_shape`, batches on `device`."""
+
+    sample_shape: tuple
+    device: torch.device
+
+    def __len__(self) -> int: ...
+
+    def epoch(self, gen: torch.Generator, batch_size: int, n_batches: int) -> Iterator[Batch]: ...
+
+    def fixed_batches(self, seed: int, batch_size: int = EVAL_BATCH) -> Iterator[Batch]: ...
+
+
+class Resident:
+    """x : (N, *sample_shape) in [0, 1] (tensor or array; uint8 reads as k / 255), labels : (N,) or
+    None; held on `device` (default: x's), as uint8 when the values are 8-bit."""
+
+    def __init__(self, x, labels=None, presentation: Presentation = Presentation(), *, seed: int = 0,
+                 device=None):
+        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+        self.device = torch.device(device) if device is not None else x.device
+        self.x = compact(x.float() if x.dtype not in (torch.uint8, torch.float32) else x).to(self.device)
+        self.labels = None if labels is None else torch.as_tensor(labels).to(self.device)
+        self.presentation, self.seed = presentation, seed
+        self.fixed_input = None  # --noise-fixed: the article's one corrupted copy, drawn once
+        if presentation.noise is not None and presentation.noise_fixed:
+            self.fixed_input = presentation.noise(as_float(self.x), generator(self.device, seed + FIXED_NOISE_OFFSET))
+        self._fixed: dict = {}
+
+    @property
+    def sample_shape(self) -> tuple:
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def epoch(self, gen: torch.Generator, batch_size: int, n_batches: int) -> Iterator[Batch]:
+        """`n_batches` training batches of a fresh permutation drawn from `gen`."""
+        perm = torch.randperm(len(self), generator=gen, device=self.device)
+        for b in range(n_batches):
+            idx = perm[b * batch_size : (b + 1) * batch_size]
+            fixed = None if self.fixed_input is None else self.fixed_input[idx]
+            inputs, targets = self.presentation.train_pair(as_float(self.x[idx]), gen, fixed)
+            yield Batch(inputs, targets, None if self.labels is None else self.labels[idx])
+
+    def fixed(self, seed: int) -> Batch:
+        """The whole split as a fixed (seeded, once-corrupted) Batch, computed once per seed."""
+        if seed not in self._fixed:
+            self._fixed[seed] = fixed_batch(as_float(self.x), self.presentation, seed, self.labels)
+        return self._fixed[seed]
+
+    def fixed_batches(self, seed: int, batch_size: int = EVAL_BATCH) -> Iterator[Batch]:
+        whole = self.fixed(seed)
+        for i in range(0, len(self), batch_size):
+            yield Batch(*(None if t is None else t[i : i + batch_size] for t in whole))
+
+
+class Streamed:
+    """A map-style Dataset whose items are samples (or (sample, label) pairs), streamed to `device`.
+
+    workers : DataLoader worker processes (None: (cores - 1) // 2, at most 4; none on 2 cores,
+        where a worker process cost a third of the throughput: bench/STREAMING.md).
+    A dataset may offer `__getitems__(indices)` returning a whole batch (NpyRows does: one
+    pass of sorted positioned reads per batch instead of one call per row).
+    """
+
+    def __init__(self, dataset, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0,
+                 workers: int | None = None):
+        self.dataset, self.presentation, self.seed = dataset, presentation, seed
+        self.device = torch.device(device)
+        self.workers = min(4, ((os.cpu_count() or 2) - 1) // 2) if workers is None else int(workers)
+        first = _split_item(_collate([dataset[0]]))[0]
+        self.sample_shape = tuple(first.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _loader(self, chunks: "Chunks") -> Iterator[tuple]:
+        cuda = self.device.type == "cuda"
+        loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, collate_fn=_collate,
+                            pin_memory=cuda, prefetch_factor=4 if self.workers else None)
+        for item in loader:
+            x, y = _split_item(item)
+            yield as_float(x.to(self.device, non_blocking=cuda)), None if y is None else y.to(self.device)
+
+    def epoch(self, gen: torch.Generator, batch_size: int, n_batches: int) -> Iterator[Batch]:
+        """As `Resident.epoch`: the same permutation and the same draws from `gen`."""
+        chunks = Chunks(torch.randperm(len(self), generator=gen, device=gen.device).cpu(), batch_size, n_batches)
+        for b, (clean, labels) in enumerate(self._loader(chunks)):
+            fixed = self._fixed_noise(clean, chunks.rows(b)) if self.presentation.noise_fixed else None
+            inputs, targets = self.presentation.train_pair(clean, gen, fixed)
+            yield Batch(inputs, targets, labels)
+
+    def _fixed_noise(self, clean: torch.Tensor, rows: list) -> torch.Tensor | None:
+        """One corrupted copy per sample for the whole run: noise seeded by the row's index."""
+        noise = self.presentation.noise
+        if noise is None:
+            return None
+        base = self.seed + FIXED_NOISE_OFFSET
+        return torch.cat([noise(clean[j : j + 1], generator(self.device, base * 1_000_003 + r))
+                          for j, r in enumerate(rows)])
+
+    def fixed_batches(self, seed: int, batch_size: int = EVAL_BATCH) -> Iterator[Batch]:
+        """Every row in order, corrupted / binarized from one generator seeded per pass."""
+        gen = generator(self.device, seed + VAL_SEED_OFFSET)
+        chunks = Chunks(torch.arange(len(self)), batch_size, -(-len(self) // batch_size))
+        for clean, labels in self._loader(chunks):
+            inputs, targets = self.presentation.fixed_pair(clean, gen)
+            yield Batch(inputs, targets, labels)
+
+
+class Chunks:
+    """The row indices of each batch, cut from `order` as the DataLoader asks (no list of them all)."""
+
+    def __init__(self, order: torch.Tensor, batch_size: int, n_batches: int):
+        self.order, self.batch_size, self.n_batches = order, batch_size, n_batches
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def rows(self, b: int) -> list:
+        return self.order[b * self.batch_size : (b + 1) * self.batch_size].tolist()
+
+    def __iter__(self):
+        return (self.rows(b) for b in range(self.n_batches))
+
+
+class NpyRows(torch.utils.data.Dataset):
+    """Rows of a .npy file, read from disk when a batch asks for them (the file is never loaded).
+
+    path : an array (N, H, W), (N, C, H, W) or (N, T, F); uint8 stays uint8 until the device
+    divides it by 255, floats are taken as they are (they must lie in [0, 1]).
+    rows : the subset of row indices this dataset exposes (a hold-out split, a limit), or None.
+    Rows are read with positioned reads (os.pread) in file order, so only a batch's bytes enter
+    the process. Fancy-indexing a memory map instead made the resident set grow towards the file's
+    size (the kernel maps pages around each fault: bench/STREAMING.md).
+    """
+
+    def __init__(self, path, rows=None, *, image: bool = True):
+        self.path, self.image = str(path), image
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        self.shape, self.dtype, self.offset = _npy_header(self.path)
+        self.row_bytes = math.prod(self.shape[1:]) * self.dtype.itemsize
+        self._fd = None  # opened per process (a file descriptor does not travel to workers)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_fd": None}
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.rows is not None else int(self.shape[0])
+
+    def __getitems__(self, idx: list) -> torch.Tensor:
+        """(B, *sample_shape) of rows `idx`, read in file order, returned in the order asked."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        sel = np.asarray(idx, dtype=np.int64)
+        sel = self.rows[sel] if self.rows is not None else sel
+        block = np.empty((len(sel), *self.shape[1:]), dtype=self.dtype)
+        flat = block.reshape(len(sel), -1).view(np.uint8)
+        for j in np.argsort(sel, kind="stable"):
+            got = os.preadv(self._fd, [flat[j]], self.offset + int(sel[j]) * self.row_bytes)
+            if got != self.row_bytes:
+                raise DataError(f"{self.path}: row {int(sel[j])} is cut short (the file is truncated)")
+        x = torch.from_numpy(block)
+        return x.unsqueeze(1) if self.image and x.ndim == 3 else x
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.__getitems__([i])[0]
+
+
+def _npy_header(path: str) -> tuple:
+    """(shape, dtype, data offset) of a C-ordered .npy file, from its header alone."""
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+        except ValueError as e:
+            raise DataError(f"cannot read {path} as a numpy array: {e}") from e
+        if fortran or dtype.hasobject:
+            raise DataError(f"{path}: streaming needs a C-ordered numeric array (save it with np.save)")
+        return tuple(shape), dtype, f.tell()
+
+
+def _collate(items):
+    """A batch already built by `__getitems__` (a tensor) passes through; a list of items is stacked."""
+    if torch.is_tensor(items):
+        return items
+    return default_collate([_as_tensors(i) for i in items])
+
+
+def _as_tensors(item):
+    if isinstance(item, (tuple, list)):
+        return tuple(torch.as_tensor(np.asarray(v)) if not torch.is_tensor(v) else v for v in item)
+    return torch.as_tensor(np.asarray(item)) if not torch.is_tensor(item) else item
+
+
+def _split_item(item) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(samples, labels or None) of a collated batch: a tensor, or a (samples, labels, ...) sequence."""
+    if torch.is_tensor(item):
+        return item, None
+    return item[0], (item[1] if len(item) > 1 else None)
+
+
+def as_source(data, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0):
+    """A BatchSource as it is; a torch Dataset streamed; tensors or arrays (N, ...) held resident."""
+    if isinstance(data, BatchSource):
+        return data
+    if isinstance(data, torch.utils.data.Dataset):
+        return Streamed(data, presentation, device=device, seed=seed)
+    return Resident(data, None, presentation, seed=seed, device=device)

@@ -1,0 +1,63 @@
+"""What a training step runs on: the device, the optimizer, precision, memory layout, denormals."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import TrainingError
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda when available, else cpu; "cuda" without a device is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def make_optimizer(model: torch.nn.Module, config) -> torch.optim.Optimizer:
+    """Adam (default), RMSprop or Adadelta at the config's learning rate.
+
+    `config` is a TrainConfig (or a RunConfig, whose `train` is used). Multi-tensor
+    implementations: on CPU PyTorch defaults to a loop of small ops per parameter. Fused Adam made
+    the dense net's update ~5x faster and whole steps 0.96-1.34x as fast (`bench/step_variants.py`);
+    where it is not available, foreach is used.
+    """
+    tc: TrainConfig = getattr(config, "train", config)
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}
+    kwargs = {"eps": 1e-7} if tc.optimizer == "rmsprop" else {}  # Keras's epsilon
+    make = functools.partial(cls[tc.optimizer], list(model.parameters()), lr=tc.learning_rate, **kwargs)
+    if tc.optimizer == "adam":
+        try:
+            return make(fused=True)
+        except (RuntimeError, TypeError):  # device or PyTorch version without fused Adam
+            pass
+    return make(foreach=True)
+
+
+def autocast(device: torch.device, precision: str):
+    """The one mixed-precision path: bf16 autocast when asked, a no-op otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def fast_layout(model: torch.nn.Module, sample_shape: tuple) -> torch.nn.Module:
+    """Channels-last weights for image inputs: a conv training step ran 1.4-1.9x faster in NHWC on
+    this CPU (`bench/conv_layout.py`, one thread). Only 4-D parameters change layout; values, and
+    so results, do not."""
+    return model.to(memory_format=torch.channels_last) if len(sample_shape) == 3 else model
+
+
+@contextlib.contextmanager
+def flush_denormals():
+    """Denormal floats are very slow on x86 CPUs; training never needs them (1.5-1.7x, DESIGN.md)."""
+    changed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if changed:
+            torch.set_flush_denormal(False)
