@@ -23,11 +23,11 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from autoencoders.benchmark import machine
-from autoencoders.benchmark.suite import CASES
+from autoencoders.benchmark.suite import cases
 from autoencoders.registry import create_model
 from autoencoders.training.trainer import fast_layout
 
-BATCH = {name: batch for name, (batch, _) in CASES.items()}  # the article's batch sizes, as `ae bench`
+BATCH = {name: batch for name, (batch, _) in cases().items()}  # the article's batch sizes, as `ae bench`
 SHAPE = {"conv": (1, 28, 28), "conv-denoise": (1, 28, 28), "lstm": (28, 28)}
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::convolution", "mkldnn_convolution",
               "aten::convolution_backward", "mkldnn_rnn", "aten::linear_backward")

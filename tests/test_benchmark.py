@@ -55,3 +55,14 @@ def test_iw_bound_throughput_for_vaes_only():
     x = torch.rand(10, 1, 8, 8)
     assert iw_bound_throughput("vae", x, k=20, images=4) > 0
     assert iw_bound_throughput("dense", x, k=20, images=4) is None
+
+
+def test_cases_come_from_the_experiments_and_the_registry():
+    from autoencoders.benchmark.suite import case, cases
+    from autoencoders.registry import train_defaults
+    from autoencoders.report.experiments import EXPERIMENTS
+
+    assert list(cases()) == [e.model for e in EXPERIMENTS]
+    assert cases()["conv-denoise"] == (128, {"noise": "gaussian:0.5"})
+    assert cases()["lstm"] == (256, {"as_sequence": True})
+    assert case("gru")[0] == train_defaults("gru").get("batch_size", 256)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, unknown
-from .fileio import atomic_path
+from .fileio import atomic_path, write_npy
 
 PARTS = ("encoder", "decoder", "autoencoder")
 FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pts": "torchscript", ".ts": "torchscript"}
@@ -130,13 +130,13 @@ def save_table(path, array, *, format: str | None = None) -> Path:
     format = format or _infer(path.suffix, TABLES, "table format", "npy, csv or parquet")
     if format not in ("npy", "csv", "parquet"):
         raise ConfigError(unknown("table format", format, ("npy", "csv", "parquet")))
+    if format == "npy":
+        write_npy(path, array)
+        return path
     flat = array.reshape(len(array), -1)
     columns = [f"z{i}" for i in range(flat.shape[1])]
     with atomic_path(path) as tmp:
-        if format == "npy":
-            with open(tmp, "wb") as f:
-                np.save(f, array)
-        elif format == "csv":
+        if format == "csv":
             np.savetxt(tmp, flat, delimiter=",", header=",".join(columns), comments="", fmt="%.9g")
         else:
             _parquet(tmp, flat, columns)

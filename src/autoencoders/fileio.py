@@ -48,6 +48,15 @@ def write_json(path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+def write_npy(path, array) -> None:
+    """Write an array as a .npy file (numpy's format, no pickles)."""
+    import numpy as np  # here: the rest of this module needs no numpy
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(array), allow_pickle=False)
+
+
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)

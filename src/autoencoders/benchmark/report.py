@@ -9,13 +9,13 @@ import torch
 from ..data import load_dataset
 from ..fileio import write_json, write_text
 from . import machine
-from .suite import CASES, bench_case
+from .suite import bench_case, case, cases
 
 
 def run_suite(models=None, *, epochs: int = 3, data: str = "mnist", limit: int | None = None,
               out_md=None, out_json=None, bf16: bool | None = None, log=print) -> dict:
     """Benchmark `models` (default: the article's) on `data`; every number comes from this one run."""
-    models = list(models or CASES)
+    models = list(models or cases())
     bf16 = machine.has_fast_bf16() if bf16 is None else bf16
     train, test = load_dataset(data, "train").images[:limit], load_dataset(data, "test").images
     peak = machine.matmul_peak(torch.float32)
@@ -24,7 +24,7 @@ def run_suite(models=None, *, epochs: int = 3, data: str = "mnist", limit: int |
     if bf16:
         result["peak_gflops_bf16"] = machine.matmul_peak(torch.bfloat16)
     for name in models:
-        as_seq = CASES.get(name, (0, {}))[1].get("as_sequence")
+        as_seq = case(name)[1].get("as_sequence")
         x, xt = (train[:, 0], test[:, 0]) if as_seq else (train, test)
         row = bench_case(name, x.contiguous(), xt.contiguous(), epochs, peak, bf16=bf16)
         result["rows"].append(row)
@@ -67,5 +67,6 @@ def to_markdown(r: dict) -> str:
     if any("bf16_s" in row for row in r["rows"]):
         lines += ["", "| model | fp32 s/epoch | bf16 s/epoch | test BCE fp32 / bf16 |", "|---|---|---|---|"]
         lines += [f"| {row['model']} | {row['toolkit_s']:.2f} | {row['bf16_s']:.2f} | "
-                  f"{row['toolkit_test_bce']:.4f} / {row['bf16_test_bce']:.4f} |" for row in r["rows"] if "bf16_s" in row]
+                  f"{row['toolkit_test_bce']:.4f} / {row['bf16_test_bce']:.4f} |"
+                  for row in r["rows"] if "bf16_s" in row]
     return "\n".join(lines) + "\n"

@@ -23,11 +23,20 @@ from ..registry import create_model
 from ..training.trainer import Trainer, evaluate_loss, fast_layout
 from . import machine
 
-# (model, batch size, data options): the article's experiments.
-CASES = {
-    "dense": (256, {}), "sparse": (256, {}), "deep": (256, {}), "vae": (100, {}),
-    "conv": (128, {}), "conv-denoise": (128, {"noise": "gaussian:0.5"}), "lstm": (256, {"as_sequence": True}),
-}
+
+def cases() -> dict[str, tuple[int, dict]]:
+    """{model: (batch size, data options)} of the article's experiments (report/experiments.py),
+    each at the batch size registered with its model."""
+    from ..report.experiments import EXPERIMENTS
+
+    return {exp.model: (exp.batch_size, dict(exp.data)) for exp in EXPERIMENTS}
+
+
+def case(name: str) -> tuple[int, dict]:
+    """A model's (batch size, data options): its experiment's, else its registered batch size."""
+    from ..registry import train_defaults
+
+    return cases().get(name, (train_defaults(name).get("batch_size", TrainConfig.batch_size), {}))
 
 
 @dataclass
@@ -122,7 +131,7 @@ def iw_bound_throughput(name: str, x_test, k: int = IW_K, images: int = 100) -> 
 
 def bench_case(name: str, x, x_test, epochs: int, peak: float, *, bf16: bool = False) -> dict:
     """One model: both loops, FLOPs, fractions of peak, test losses, eval throughput."""
-    bs, data_opts = CASES.get(name, (256, {}))
+    bs, data_opts = case(name)
     flops_epoch = 3 * machine.forward_flops(create_model(name, tuple(x.shape[1:])), x[:bs]) * len(x)
     ours = toolkit_epochs(name, x, x_test, bs, data_opts, epochs)
     plain = idiomatic_epochs(name, x, x_test, bs, data_opts, epochs)

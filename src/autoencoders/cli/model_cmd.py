@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
-from ..fileio import atomic_path, write_json
+from ..errors import ConfigError
+from ..fileio import write_json
 from . import print_json, seed
-from .run_cmd import save_npy
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 def register(sub) -> None:
@@ -149,6 +146,7 @@ def _likelihood(args) -> None:
 
 
 def _denoise(args) -> None:
+    from ..data.inputs import read_input, write_output
     from ..training.datachecks import check_targets
     from ..viz.latent import denoising_rows
 
@@ -167,102 +165,6 @@ def _denoise(args) -> None:
     denoised = run.reconstruct(inputs)
     if args.input is not None:
         write_output(Path(args.input), Path(args.output), denoised)
+        print(args.output)
     if args.figure:
         _save(denoising_rows(inputs, denoised, clean, n=args.n), args.figure)
-
-
-def read_input(path: Path, shape: tuple) -> torch.Tensor:
-    """An image file, a folder of images or a .npy -> (N, *shape) float32, checked against `shape`."""
-    import torch
-
-    if path.is_dir():
-        files = _image_files(path)
-        return torch.stack([_read_image(f, shape) for f in files])
-    if not path.is_file():
-        raise DataError(f"{path}: no such file or folder")
-    if path.suffix.lower() == ".npy":
-        return _read_npy(path, shape)
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _read_image(path, shape)[None]
-    raise DataError(f"{path}: unsupported input '{path.suffix}'; give an image, a folder of images or a .npy")
-
-
-def _image_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise DataError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-    return files
-
-
-def _read_image(path: Path, shape: tuple) -> torch.Tensor:
-    """One image -> (C, H, W) in [0, 1], decoded as training decodes image folders."""
-    import torch
-
-    from ..data import files
-
-    if len(shape) != 3:
-        raise DataError(f"{path}: this run takes sequences {shape}, not images; give a .npy")
-    pixels = files.image_pixels(path, shape[0])
-    if pixels.shape[1:] != tuple(shape[1:]):
-        raise DataError(f"{path}: image is {pixels.shape[1]}x{pixels.shape[2]} (HxW) but the run takes "
-                        f"{shape[1]}x{shape[2]}; resize it first")
-    return torch.from_numpy(pixels)
-
-
-def _read_npy(path: Path, shape: tuple) -> torch.Tensor:
-    """A batch (N, *shape) or one sample `shape`; (N, H, W) / (H, W) also fit 1-channel image runs.
-
-    Images are scaled and checked as training data is (uint8 or integers 0..255 -> /255, floats
-    in [0, 1], no NaN); sequences must be finite.
-    """
-    import numpy as np
-    import torch
-
-    from ..data import files
-
-    arr = files.load_array(path)
-    if len(shape) == 3:
-        arr = files.unit_range(arr, path)
-    elif arr.dtype.kind not in "biuf" or not np.isfinite(arr).all():
-        raise DataError(f"{path}: sequences must be finite numbers (NaN or infinite values, or dtype {arr.dtype})")
-    arr = arr.astype(np.float32)
-    if arr.shape == shape:
-        return torch.from_numpy(arr[None])
-    if arr.shape[1:] == shape:
-        return torch.from_numpy(arr)
-    if len(shape) == 3 and shape[0] == 1 and arr.shape[-2:] == shape[1:] and arr.ndim in (2, 3):
-        return torch.from_numpy(arr.reshape(-1, *shape))
-    raise DataError(f"{path}: array of shape {arr.shape} does not hold samples of the run's shape {shape}")
-
-
-def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
-    """Write x : (N, *shape) in the form of `source`: a .npy of its shape, an image, or a folder."""
-    import numpy as np
-
-    if source.suffix.lower() == ".npy":
-        if output.suffix.lower() != ".npy":
-            raise DataError(f"{output}: INPUT is a .npy, so OUTPUT must be a .npy too")
-        original = np.load(source, allow_pickle=False, mmap_mode="r").shape
-        save_npy(output, x.numpy().astype(np.float32).reshape(original))
-    elif source.is_dir():
-        if output.exists() and not output.is_dir():
-            raise DataError(f"{output}: INPUT is a folder, so OUTPUT must be a folder (this is a file)")
-        for path, image in zip(_image_files(source), x):
-            _write_image(output / path.name, image)
-    else:
-        _write_image(output, x[0])
-    print(output)
-
-
-def _write_image(path: Path, image: torch.Tensor) -> None:
-    import numpy as np
-
-    from PIL import Image
-
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(f"{path}: unknown image format '{path.suffix}'; use .png, .jpg, ...")
-    pixels = (image.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
-    pixels = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
-    with atomic_path(path) as tmp:
-        Image.fromarray(pixels).save(tmp, format=fmt)

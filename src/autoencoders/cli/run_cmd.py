@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..fileio import atomic_path, write_json
+from ..fileio import write_json, write_npy
 from . import print_json
 
 
@@ -49,27 +49,17 @@ def _evaluate(args) -> None:
 
 
 def _reconstruct(args) -> None:
-    from ..viz import reconstructions, save_figure
+    from ..viz import reconstruction_figure, save_figure
 
     run = _load(args)
     inputs, targets, _ = run.split(args.split)
     if args.output:
         n = min(args.n, len(inputs))
-        originals, recons = inputs[:n].cpu(), run.reconstruct(inputs[:n])
-        if run.config.data.noise:  # denoising: the input is the corrupted image, not the original
-            from ..viz.latent import denoising_rows
-
-            fig = denoising_rows(originals, recons, targets[:n].cpu(), n=n)
-        elif len(run.model.input_shape) == 2:  # sequences (T, F): rows as images, or line plots
-            from ..viz.latent import sequence_reconstructions
-
-            fig = sequence_reconstructions(originals, recons, n=min(n, 6))
-        else:
-            fig = reconstructions(originals, recons, n=n)
-        save_figure(fig, args.output)
+        clean = targets[:n].cpu() if run.config.data.noise else None  # a denoiser's input is the noisy image
+        save_figure(reconstruction_figure(inputs[:n].cpu(), run.reconstruct(inputs[:n]), clean, n=n), args.output)
         print(args.output)
     if args.npy:
-        save_npy(args.npy, run.reconstruct(inputs).numpy().astype("float32"))
+        write_npy(args.npy, run.reconstruct(inputs).numpy().astype("float32"))
         print(args.npy)
     if not (args.output or args.npy):
         raise SystemExit("ae reconstruct: error: give -o FIGURE and/or --npy FILE")
@@ -82,11 +72,3 @@ def _encode(args) -> None:
     inputs, _, _ = run.split(args.split)
     save_table(args.output, run.encode(inputs).numpy(), format=args.format)
     print(args.output)
-
-
-def save_npy(path, array) -> None:
-    import numpy as np
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, array)

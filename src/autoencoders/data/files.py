@@ -254,9 +254,9 @@ def load_folder(root: Path, resize, channels):
 
 def _scan(root: Path):
     """Image paths in a stable order, plus labels and class names when there are class folders."""
-    top = _images_in(root)
+    top = images_in(root)
     folders = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")]
-    classes = [d for d in folders if _images_in(d)]
+    classes = [d for d in folders if images_in(d)]
     if not classes:
         if not top:
             raise DataError(f"{root}: no images found ({', '.join(IMAGE_SUFFIXES)}), neither "
@@ -267,13 +267,14 @@ def _scan(root: Path):
                         f"({classes[0].name}/): move them into a class folder")
     paths, labels = [], []
     for label, folder in enumerate(classes):
-        found = _images_in(folder)
+        found = images_in(folder)
         paths += found
         labels += [label] * len(found)
     return paths, labels, [d.name for d in classes]
 
 
-def _images_in(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
+    """The image files of one folder (not its sub-folders), sorted; hidden files skipped."""
     return sorted(p for p in folder.iterdir()
                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
 

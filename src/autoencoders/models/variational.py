@@ -12,18 +12,8 @@ mean + KL), not the ELBO. The ELBO and the importance-weighted bound come from
 evaluation/likelihood.py, which always samples. `encode` returns mu. Training samples
 z = mu + exp(logvar / 2) * eps with the global torch RNG, which the trainer checkpoints.
 
-The article's three mistakes, fixed here:
-1. Its KL, `-0.5 * mean(1 + z_log_sigma - z_mean**2 - exp(z_log_sigma))`, treats z_log_sigma as
-   a log-*variance*, while its sampler `z_mean + exp(z_log_sigma) * epsilon` treats it as a
-   log-*std*. We name it `logvar` and use it as one in both places (std = exp(logvar / 2)).
-2. Its reconstruction is Keras's `binary_crossentropy`, a *mean* over the 784 pixels, added to
-   a KL summed (then averaged) over latent units: the KL weighs ~784x too much against the
-   likelihood, i.e. the article trains a beta-VAE with beta ~ 784 (blurry, collapsed codes).
-   We sum the BCE over pixels, as the ELBO requires.
-3. Its manifold grid spans linspace(-15, 15) * epsilon_std with epsilon_std = 0.01, i.e.
-   [-0.15, 0.15]: the centre of the prior only, not "15 standard deviations". Our grid goes
-   through the prior's inverse CDF (viz/latent.py), so it covers the prior's mass evenly.
-(The article's sampler also draws epsilon with std 0.01 rather than 1, shrinking the noise.)
+Where this differs from the article's VAE code (its KL, loss scale, sampler and manifold grid
+are wrong) and why: docs/differences.md.
 """
 
 from __future__ import annotations
@@ -38,7 +28,6 @@ from .base import Autoencoder, Output
 from .blocks import ACTIVATIONS, mlp
 from .conv import ConvDecoder, check_filters, check_image_shape, conv_encoder, pooled_sizes
 from .init import keras_init
-
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

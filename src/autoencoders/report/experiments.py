@@ -47,6 +47,7 @@ class Experiment:
     data: dict = field(default_factory=dict)
     target: Target | None = None
     fast: FastRecipe | None = None
+    tsne_codes: bool = False  # a t-SNE of its test codes beside the raw pixels' (the article: the shallow net)
 
     @property
     def batch_size(self) -> int:
@@ -60,7 +61,7 @@ class Experiment:
 # results less a margin (README: modern recipe PSNR 20.3 dB, LSTM 0.1210, VAE ELBO -150.46).
 # Fast recipes: scripts/search_fast_recipe.py, bench/fast_recipe_search.jsonl, docs/fast-recipe.md.
 EXPERIMENTS = (
-    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10,
+    Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10, tsne_codes=True,
                target=Target("bce", 0.100), fast=FastRecipe(2, 128, 1e-2)),
     Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11,
                target=Target("bce", 0.110), fast=FastRecipe(2, 128, 1e-2)),

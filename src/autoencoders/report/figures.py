@@ -9,12 +9,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-import torch
-from sklearn.manifold import TSNE
-
 from ..api import Run
 from ..viz import plots
+from ..viz.latent import latent_scatter, reconstruction_figure
 from .experiments import Experiment, Profile
 
 
@@ -23,19 +20,12 @@ def _save(fig, folder: Path, name: str, caption: str) -> tuple[str, str]:
     return f"{folder.name}/{name}", caption
 
 
-def tsne(x, seed: int) -> np.ndarray:
-    """2-D t-SNE of flattened samples (scikit-learn; PCA initialization, fixed seed)."""
-    flat = (x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)).reshape(len(x), -1)
-    perplexity = min(30.0, max(5.0, (len(flat) - 1) / 3))
-    return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(flat)
-
-
 def dataset_figures(train, test, folder: Path, prof: Profile, seed: int) -> list[tuple[str, str]]:
     """t-SNE of raw test pixels: the reference picture for the codes' t-SNE."""
     if test.labels is None:
         return []
     n = min(prof.tsne_samples, len(test))
-    fig = plots.scatter_by_label(tsne(test.images[:n], seed), test.labels[:n], title="t-SNE of raw pixels")
+    fig = latent_scatter(test.images[:n], test.labels[:n], method="tsne", seed=seed, title="t-SNE of raw pixels")
     return [_save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: the "
                   "reference for the t-SNE of the shallow dense net's codes, in its section.")]
 
@@ -48,9 +38,9 @@ def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, pro
     figs = [_reconstruction_figure(run, inputs, targets, folder, tag)]
     figs.append(_save(_curves(run), folder, f"{tag}-curves.png",
                       "Training and validation loss per epoch: a widening gap would mean overfitting."))
-    if exp.key == "dense" and labels is not None:
+    if exp.tsne_codes and labels is not None:
         n = min(prof.tsne_samples, len(inputs))
-        fig = plots.scatter_by_label(tsne(run.encode(inputs[:n]), seed), labels[:n], title="t-SNE of codes")
+        fig = latent_scatter(run.encode(inputs[:n]), labels[:n], method="tsne", seed=seed, title="t-SNE of codes")
         figs.append(_save(fig, folder, f"{tag}-tsne-codes.png",
                           f"t-SNE of the {n} test codes: classes should separate about as well as raw pixels do."))
     figs += _model_figures(run, exp, tag, folder, inputs, labels)
@@ -83,18 +73,12 @@ def summary_figure(runs: list[tuple[str, Run]], originals, folder: Path) -> tupl
 
 
 def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):
-    n = 10
-    recon = run.reconstruct(inputs[:n])
-    if run.config.data.noise:
-        from ..viz.latent import denoising_rows
-
-        fig = denoising_rows(inputs[:n].cpu(), recon, targets[:n].cpu(), n=n)
+    n, noisy = 10, bool(run.config.data.noise)
+    clean = targets[:n].cpu() if noisy else None  # a denoiser's input is the noisy image
+    fig = reconstruction_figure(inputs[:n].cpu(), run.reconstruct(inputs[:n]), clean, n=n)
+    if noisy:
         return _save(fig, folder, f"{tag}-denoised.png",
                      "Noisy test digits (top), the model's output (middle), the clean originals (bottom).")
-    shape = run.model.input_shape
-    if len(shape) == 2:  # sequences of rows: show them as images again
-        inputs, recon = inputs[:n].reshape(n, 1, *shape), recon.reshape(n, 1, *shape)
-    fig = plots.reconstructions(inputs[:n].cpu(), recon, n=n)
     return _save(fig, folder, f"{tag}-reconstructions.png",
                  "Ten test images (top) and their reconstructions (bottom): look for lost strokes and blur.")
 

@@ -43,17 +43,19 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
                "environment": environment(), "experiments": []}
     jobs = [(e, r) for r in recipes for e in experiments]
     if not train:
-        finished = [(e, r) for e, r in jobs if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
+        finished = [(e, r) for e, r in jobs
+                    if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
         results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
     train_set = load_dataset(data, "train")
     progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
                                   for e, r in jobs}, quiet=quiet)
+    matched: dict = {}  # same-size baselines by code size: computed once per reproduction
     try:
         progress.phase("baselines of the data")
         results["dataset"] = dataset_section(data, prof, out, seed)
         for exp, rec in jobs:
-            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress)
+            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress, matched)
             results["experiments"].append(result)
             if not quiet:
                 tqdm.write(_progress_line(result))
@@ -88,8 +90,11 @@ def explorer_section(out: Path, jobs: list) -> dict:
 
 
 def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
-                   dataset: dict, progress: ReproduceProgress | None = None) -> dict:
-    """Train (or reuse) one experiment's run, then measure it and draw its figures."""
+                   dataset: dict, progress: ReproduceProgress | None = None, matched: dict | None = None) -> dict:
+    """Train (or reuse) one experiment's run, then measure it and draw its figures.
+
+    `matched` keeps the same-size baselines already computed in this reproduction (by code size).
+    """
     config = run_config(exp, recipe, prof, data, seed)
     if progress is not None:
         progress.start(f"{recipe} {exp.key}")
@@ -109,7 +114,10 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     result["metrics"].update(likelihood_section(run, prof, seed))
     # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
     noisy = config.data.noise is not None
-    result["baselines"] = None if noisy else matched_baselines(result["code_numel"], data, seed, prof.jpeg_images)
+    matched, k = {} if matched is None else matched, result["code_numel"]
+    if not noisy and k not in matched:
+        matched[k] = matched_baselines(k, data, seed, prof.jpeg_images)
+    result["baselines"] = None if noisy else matched[k]
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
 
@@ -181,26 +189,20 @@ def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:
     return section
 
 
-_BASELINE_CACHE: dict = {}
-
-
 def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -> dict:
     """PCA with as many components as the code has numbers; JPEG with as many bytes (float32 and 8-bit)."""
-    key = (data, code_numel, seed, jpeg_images)
-    if key not in _BASELINE_CACHE:
-        train, test = load_dataset(data, "train"), load_dataset(data, "test")
-        k = min(code_numel, int(train.images[0].numel()))
-        pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
-        pca["components"] = k
-        rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
-        if train.labels is not None:
-            pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)
-        _BASELINE_CACHE[key] = {
-            "pca": pca,
-            "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images),
-            "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images),
-        }
-    return _BASELINE_CACHE[key]
+    train, test = load_dataset(data, "train"), load_dataset(data, "test")
+    k = min(code_numel, int(train.images[0].numel()))
+    pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
+    pca["components"] = k
+    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
+    if train.labels is not None:
+        pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)
+    return {
+        "pca": pca,
+        "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images),
+        "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images),
+    }
 
 
 def environment() -> dict:

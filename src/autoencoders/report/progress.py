@@ -3,7 +3,8 @@
 The bar counts training work, not epochs: each experiment's epoch weighs its training samples
 times its model's cost per sample (a time model over FLOPs, activations and input values fitted
 to `ae bench`), so an epoch of the dense net (~13 us per image) no longer counts as much as one
-of the denoising net (~500 us), which made the old per-epoch ETA wrong by 60%. The time left is measured, in two parts: training
+of the denoising net (~500 us), which made the old per-epoch ETA wrong by 60%. The time left is
+measured, in two parts: training
 work left / training throughput so far, plus the experiments still to evaluate x the mean
 evaluation time so far (probes, t-SNE, baselines: up to a minute each, no batches to count).
 """
@@ -15,7 +16,6 @@ import threading
 import time
 
 from tqdm.auto import tqdm
-
 
 # A training step's time per sample, fitted to `ae bench`'s epoch times (bench/RESULTS.md, 2
 # threads): ~7 us per forward MFLOP, ~3.6 ns per activation value (elementwise work, memory
@@ -127,7 +127,8 @@ class ReproduceProgress:
 
     def _end_evaluation(self) -> None:
         if self._evaluating:
-            self.eval_s, self.evaluated, self._evaluating = self.eval_s + self.clock() - self._since, self.evaluated + 1, False
+            self.eval_s += self.clock() - self._since
+            self.evaluated, self._evaluating = self.evaluated + 1, False
 
     def _left(self) -> str:
         left = self.seconds_left()

@@ -35,27 +35,24 @@ def write_report(results: dict, out) -> tuple[Path, Path]:
 
 def to_markdown(blocks: list[tuple], image_src=lambda path: path) -> str:
     """Blocks as Markdown; `image_src(path)` is where each figure's image is taken from."""
-    parts = []
-    for kind, *args in blocks:
-        if kind == "h":
-            parts.append("#" * args[0] + " " + args[1])
-        elif kind == "p":
-            parts.append(args[0])
-        elif kind == "list":
-            parts.append("\n".join("- " + item for item in args[0]))
-        elif kind == "code":
-            parts.append("```\n" + args[0] + "\n```")
-        elif kind == "table":
-            header, rows = args
-            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-            parts.append("\n".join(lines))
-        elif kind == "link":
-            parts.append(f"[{args[1]}]({args[0]})")
-        elif kind == "fig":
-            path, caption = args
-            parts.append(f"![{_plain(caption)}]({image_src(path)})\n\n*{caption}*")
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(MARKDOWN[kind](*args, image_src=image_src) for kind, *args in blocks) + "\n"
+
+
+def _table(header, rows, **_) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+# Each kind of block and its Markdown: (kind, *args) -> MARKDOWN[kind](*args, image_src=...).
+MARKDOWN = {
+    "h": lambda level, text, **_: "#" * level + " " + text,
+    "p": lambda text, **_: text,
+    "list": lambda items, **_: "\n".join("- " + item for item in items),
+    "code": lambda text, **_: "```\n" + text + "\n```",
+    "table": _table,
+    "link": lambda target, text, **_: f"[{text}]({target})",
+    "fig": lambda path, caption, image_src: f"![{_plain(caption)}]({image_src(path)})\n\n*{caption}*",
+}
 
 
 def to_html(blocks: list[tuple], root: Path) -> str:

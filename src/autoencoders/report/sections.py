@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-DIFFERENCES = [
-    "**Optimizer.** The article compiles with `optimizer='adadelta'`, whose Keras-1 default lr was "
-    "1.0; today's Keras default (1e-3) barely trains these nets. The `article` recipe uses lr=1.0; "
-    "the `modern` recipe uses Adam (lr 1e-3) for every experiment.",
-    "**Initialization.** Glorot-uniform weights and zero biases, as Keras; PyTorch's default "
-    "`nn.Linear` init costs about 0.01 test BCE on the 784-32-784 net.",
-    "**Sparsity weight.** The article's `activity_l1(10e-5)` is 1e-4 on the code's L1 norm, averaged "
-    "over the batch; we use exactly that.",
-    "**Denoising.** The article corrupts the training set once; the `modern` recipe draws fresh "
-    "noise for every batch (the `article` recipe keeps one fixed copy).",
-    "**LSTM.** The article's `LSTM(input, ...)` passes a tensor where the feature count belongs, and "
-    "it never trains the model; ours reads MNIST as 28 steps of 28 pixels, with our own budget.",
-    "**VAE.** The article's KL treats `z_log_sigma` as a log-variance while its sampler uses it as a "
-    "log-std, and its per-pixel-mean reconstruction weights the KL ~784 times too heavily; its manifold "
-    "grid spans [-15, 15] x epsilon_std with epsilon_std = 0.01. We use a log-variance throughout, "
-    "sum the BCE over pixels, and walk the grid through the prior's inverse CDF.",
-]
+from .differences import DIFFERENCES
 
 UNITS = ("Losses are test-set **per-pixel binary cross-entropy** (nats per pixel, the article's metric); "
          "nats per image = per-pixel BCE x pixels. BCE against grey-level targets is not a likelihood: "
@@ -123,15 +107,16 @@ def experiment_blocks(r: dict, dataset: dict) -> list[tuple]:
     m = r["metrics"]
     text = (f"`{r['model']}`, {r['recipe']} recipe: {r['optimizer']} (lr {r['lr']:g}), batch {r['batch_size']}, "
             f"{r['epochs']} epochs" + (f" on the first {r['train_limit']} training images" if r["train_limit"] else "")
-            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {_db(m['psnr'])}, SSIM {_f(m.get('ssim'), 3)}; code of "
-            f"{r['code_numel']} numbers, mean activation {m['code_mean']:.3f}, dead units {m['dead_units']:.0%}.")
+            + f". Test BCE {m['bce']:.4f}, MSE {m['mse']:.4f}, PSNR {_db(m['psnr'])}, SSIM {_f(m.get('ssim'), 3)}; "
+            f"code of {r['code_numel']} numbers, mean activation {m['code_mean']:.3f}, "
+            f"dead units {m['dead_units']:.0%}.")
     if "input_psnr" in m:
         text += f" The noisy input itself has PSNR {_db(m['input_psnr'])}, SSIM {_f(m.get('input_ssim'), 3)}."
     if "elbo" in m:
         text += (f" On the first {m['iw_n']} test images: ELBO {m['elbo']:.2f} nats/image, importance-weighted "
                  f"bound (k={m['k']}) {m['iw_bound']:.2f} ({m['bits_per_dim']:.3f} bits per dimension; a Bernoulli "
-                 f"likelihood of grey levels, not of the images); {m['active_units']} active latent units, KL {m['kl']:.2f} "
-                 f"nats in all, per dimension " + ", ".join(f"{v:.2f}" for v in m["kl_per_dim"]) + ".")
+                 f"likelihood of grey levels, not of the images); {m['active_units']} active latent units, "
+                 f"KL {m['kl']:.2f} nats in all, per dimension " + ", ".join(f"{v:.2f}" for v in m["kl_per_dim"]) + ".")
     blocks = [("h", 3, f"{r['title']} ({r['recipe']})"), ("p", text)]
     worse = losses_to(r, dataset)
     if worse:
@@ -150,9 +135,9 @@ def _baseline_text(r: dict) -> str:
     k = b["pca"].get("components", r["code_numel"])
     pca_size = f"{k}" if k == r["code_numel"] else f"all {k} (the code has more numbers than the image)"
     return (f"Same budget baselines: PCA with {pca_size} components: BCE {b['pca']['bce']:.4f}, "
-            f"PSNR {_db(b['pca']['psnr'])}, SSIM {_f(b['pca'].get('ssim'), 3)}; JPEG with {4 * r['code_numel']} bytes of "
-            f"payload: {_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} (JPEG on the "
-            f"first {b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers).")
+            f"PSNR {_db(b['pca']['psnr'])}, SSIM {_f(b['pca'].get('ssim'), 3)}; JPEG with {4 * r['code_numel']} "
+            f"bytes of payload: {_jpeg(b['jpeg_float32'])}; with {r['code_numel']} bytes: {_jpeg(b['jpeg_8bit'])} "
+            f"(JPEG on the first {b['jpeg_8bit']['n']} test images; payload = the file less its shareable headers).")
 
 
 def _bce(r, dataset: dict) -> str:
@@ -170,7 +155,8 @@ def _db(x, digits: int = 1) -> str:
 def _jpeg(j: dict) -> str:
     if j["over_budget"] > 0.5:
         return f"does not fit ({j['payload_bytes']:.0f} B at lowest quality)"
-    return f"BCE {j['bce']:.4f}, PSNR {_db(j['psnr'])}" + (f", SSIM {j['ssim']:.3f}" if j.get("ssim") is not None else "")
+    ssim = f", SSIM {j['ssim']:.3f}" if j.get("ssim") is not None else ""
+    return f"BCE {j['bce']:.4f}, PSNR {_db(j['psnr'])}{ssim}"
 
 
 def _f(x, digits: int = 4) -> str:

@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError
-from .plots import _fig_ax, as_images, image_rows, label_scatter
+from .plots import _fig_ax, as_images, image_rows, label_scatter, reconstructions
 
 METHODS = ("pca", "tsne")
 
@@ -34,10 +34,12 @@ def project_2d(z, method: str = "pca", seed: int = 0) -> np.ndarray:
     raise ConfigError(f"unknown projection '{method}'; known: {', '.join(METHODS)}")
 
 
-def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: int = 0, ax=None) -> Figure:
+def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: int = 0, title: str = "",
+                   ax=None) -> Figure:
     """The article's scatter of test-set codes coloured by label (VAE: posterior means).
 
-    z : (N, d); d = 2 is drawn directly, higher d through `method` ("pca" or "tsne").
+    z : (N, ...) codes, or any samples (raw pixels too); flattened, d = 2 is drawn directly,
+    higher d through `method` ("pca" or "tsne"). labels : (N,) integers or None.
     """
     points = project_2d(z, method, seed)
     fig, ax = _fig_ax(ax, (6, 5.5))
@@ -48,6 +50,8 @@ def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: i
     names = ("z1", "z2") if flat <= 2 else (f"{method} 1", f"{method} 2")
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
+    if title:
+        ax.set_title(title)
     return fig
 
 
@@ -149,6 +153,20 @@ def denoising_rows(noisy, denoised, clean=None, *, n: int = 10) -> Figure:
         rows.append(clean[:n])
         titles.append("clean")
     return image_rows(rows, titles=titles)
+
+
+def reconstruction_figure(inputs, recons, clean=None, *, n: int = 10) -> Figure:
+    """The figure that fits a model's reconstructions: `ae reconstruct` and the report both draw this one.
+
+    inputs, recons : (N, C, H, W) images or (N, T, F) sequences; clean : the targets of a
+    denoiser (then noisy inputs over their denoised outputs over the clean images), else None.
+    Images: originals over reconstructions; sequences: see `sequence_reconstructions`.
+    """
+    if clean is not None:
+        return denoising_rows(inputs, recons, clean, n=n)
+    if _numpy(inputs).ndim == 3:
+        return sequence_reconstructions(inputs, recons, n=n)
+    return reconstructions(inputs, recons, n=n)
 
 
 def sequence_reconstructions(originals, recons, *, n: int = 6, pictures: bool | None = None) -> Figure:

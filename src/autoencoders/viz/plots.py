@@ -78,16 +78,6 @@ def _fig_ax(ax, size):
     return fig, fig.add_subplot()
 
 
-def scatter_by_label(points, labels=None, *, title: str = "", ax=None) -> Figure:
-    """2-D points coloured by integer label (t-SNE, PCA or a 2-D latent), with a colour bar."""
-    fig, ax = _fig_ax(ax, (5, 4.5))
-    points = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
-    colours = None if labels is None else np.asarray(labels)
-    label_scatter(fig, ax, points, colours, size=4)
-    ax.set_title(title)
-    return fig
-
-
 def label_scatter(fig, ax, points: np.ndarray, labels, *, size: float, classes=None):
     """Points coloured by integer label, with a colour bar of one block per label, its tick centred
     on the block (a continuous bar put the ticks 0..9 on the blocks' edges)."""
