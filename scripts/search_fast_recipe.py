@@ -14,7 +14,8 @@ The search is successive halving over epoch counts: every (batch, lr) of the exp
 tried at the smallest epoch count, the better half (by the held-out metric) at the next, and so on;
 it stops at the first epoch count where a candidate meets the target and keeps, of those, the one
 with the largest batch (the fastest epoch on a CPU: timings on a shared machine are too noisy to
-choose by), then the best metric. Rows already in the log (same experiment, batch, lr, epochs, seed) are reused, not retrained.
+choose by), then the best metric. Rows already in the log (same experiment, batch, lr, epochs,
+seed) are reused, not retrained.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from autoencoders.sklearn import AutoencoderTransformer
 from autoencoders.training.trainer import evaluate_loss
 
 
-
 @pytest.fixture(scope="module")
 def detector():
     """Trained on digits 0-4 only (30 epochs, code 8: about 1 s)."""

@@ -7,8 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from autoencoders.data import DataError, Dataset, dataset_info, list_datasets, load_dataset
-from autoencoders.data import sources
+from autoencoders.data import DataError, Dataset, dataset_info, list_datasets, load_dataset, sources
 from autoencoders.data.idx import write_idx
 from autoencoders.errors import ConfigError
 

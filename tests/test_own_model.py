@@ -13,7 +13,6 @@ from autoencoders.evaluation.anomaly import reconstruction_errors, roc_auc
 from autoencoders.export import export_model
 from autoencoders.models import AutoencoderProtocol
 from autoencoders.training.checkpoint import load_weights
-
 from own_module import TinyAE
 
 FAST = dict(epochs=3, batch_size=32, lr=3e-3, quiet=True)

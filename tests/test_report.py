@@ -22,6 +22,7 @@ def report_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_every_experiment_and_section_present(report_dir):
     md = (report_dir / "report.md").read_text()
     for exp in experiments.EXPERIMENTS:
@@ -38,6 +39,7 @@ def test_every_experiment_and_section_present(report_dir):
         assert (report_dir / path).stat().st_size > 1000, path
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_and_every_image_decodes(report_dir):
     page = (report_dir / "report.html").read_text()
     sources = re.findall(r'<img [^>]*src="([^"]+)"', page)
@@ -50,6 +52,7 @@ def test_html_is_self_contained_and_every_image_decodes(report_dir):
     assert "<script" not in page and "<link" not in page
 
 
+@pytest.mark.slow
 def test_finished_runs_are_reused(report_dir, monkeypatch):
     import autoencoders.api as api
 
@@ -60,6 +63,7 @@ def test_finished_runs_are_reused(report_dir, monkeypatch):
     reproduce(report_dir, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
 
 
+@pytest.mark.slow
 def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypatch):
     import autoencoders.api as api
 
@@ -83,6 +87,7 @@ def test_bad_names_fail_before_training(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_report_links_the_explorer(report_dir):
     page = report_dir / "explorer.html"
     assert page.stat().st_size < 10e6  # every experiment's model, in one page

@@ -3,7 +3,6 @@ results worse than a baseline flagged (never bold), one PSNR convention, figures
 
 import re
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,10 +14,12 @@ from autoencoders.viz import latent
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
-    assert main(["reproduce", "--profile", "tiny", "--recipe", "modern", "--data", "digits", "--out", str(out), "--quiet"]) == 0
+    assert main(["reproduce", "--profile", "tiny", "--recipe", "modern", "--data", "digits", "--out", str(out),
+                 "--quiet"]) == 0
     return out, (out / "report.md").read_text(), (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_markdown_is_rendered_by_a_markdown_library(report):
     _, md, page = report
     assert "*entropy floor*" in md and "<em>entropy floor</em>" in page and "*entropy floor*" not in page
@@ -26,18 +27,21 @@ def test_markdown_is_rendered_by_a_markdown_library(report):
     assert "overflow-x:auto" in page  # the wide results table scrolls in its box, not the page
 
 
+@pytest.mark.slow
 def test_only_the_recipes_run_have_columns(report):
     _, md, _ = report
     header = next(line for line in md.splitlines() if line.startswith("| experiment"))
     assert "ours (modern recipe)" in header and "article recipe" not in header and "not run" not in md
 
 
+@pytest.mark.slow
 def test_one_psnr_convention(report):
     _, md, _ = report
     assert "100.00" not in md and not re.search(r"\binf\b", md)
     assert "| ∞ |" in md  # the entropy floor: an exact reconstruction
 
 
+@pytest.mark.slow
 def test_the_denoiser_gets_no_clean_image_baselines(report):
     _, md, _ = report
     section = md.split("### Denoising convolutional", 1)[1].split("\n### ", 1)[0]
@@ -46,6 +50,7 @@ def test_the_denoiser_gets_no_clean_image_baselines(report):
     assert row.count("does not apply") == 2
 
 
+@pytest.mark.slow
 def test_results_worse_than_a_baseline_are_flagged_not_bold(report):
     _, md, _ = report
     rows = [line for line in md.splitlines() if line.startswith("| ") and "⚠" in line]
@@ -60,9 +65,11 @@ def test_bold_only_when_every_baseline_is_beaten():
     win = {"metrics": {"bce": 0.09}, "code_numel": 32, "baselines": baselines}
     lose = {"metrics": {"bce": 0.29}, "code_numel": 32, "baselines": baselines}  # the LSTM of the demo
     assert _bce(win, dataset) == "**0.0900**" and losses_to(win, dataset) == []
-    assert _bce(lose, dataset) == "0.2900 ⚠" and [n for n, _ in losses_to(lose, dataset)][0] == "the mean training image"
+    assert _bce(lose, dataset) == "0.2900 ⚠"
+    assert [n for n, _ in losses_to(lose, dataset)][0] == "the mean training image"
 
 
+@pytest.mark.slow
 def test_report_opens_with_every_model_on_the_same_digits(report):
     out, md, _ = report
     first = re.search(r"!\[[^\]]*\]\(([^)]+)\)", md)
@@ -70,6 +77,7 @@ def test_report_opens_with_every_model_on_the_same_digits(report):
     assert (out / "figures" / "summary.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_captions_promise_nothing_that_is_missing(report):
     _, md, _ = report
     assert "t-SNE below" not in md and "codes' t-SNE below" not in md
@@ -86,6 +94,7 @@ def test_colour_bar_ticks_sit_on_their_blocks():
     assert list(bar.get_yticks()) == list(range(10)) and bar.get_ylim() == (-0.5, 9.5)
 
 
+@pytest.mark.slow
 def test_manifold_and_curves_have_labelled_axes_with_units(report):
     fig = latent.manifold(lambda z: torch.rand(len(z), 1, 28, 28), n=5)
     assert fig.axes[0].get_xlabel().startswith("z1") and fig.axes[0].get_ylabel().startswith("z2")

@@ -1,6 +1,8 @@
 """`ae reproduce`'s progress: one bar over all experiments that moves with every batch and weighs
 each experiment by its cost, so its ETA is measured throughput times the work left (issue #12)."""
 
+import pytest
+
 from autoencoders.report import progress as progress_module
 from autoencoders.report.pipeline import reproduce
 from autoencoders.report.progress import ReproduceProgress, epoch_cost
@@ -32,6 +34,7 @@ def test_epoch_costs_follow_the_measured_epoch_times():
     assert 0.6 < (cost["conv-denoise"] / cost["conv"]) / (29.83 / 13.36) < 1.6
 
 
+@pytest.mark.slow
 def test_reproduce_reports_every_batch_with_the_experiment_name(tmp_path, monkeypatch):
     calls = []
     original = ReproduceProgress.hook

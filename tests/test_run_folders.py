@@ -234,6 +234,7 @@ def test_a_damaged_training_state_is_refused_before_resuming(damage, run, capsys
     assert str(run / "state") in err or str(run) in err
 
 
+@pytest.mark.slow
 def test_crafted_optimizer_state_never_reaches_fused_adam(run):
     """Before the shape checks this segfaulted (fused Adam read past a 3-element buffer): run it
     in a child process so that a crash fails the test instead of killing the suite."""

@@ -13,7 +13,6 @@ from autoencoders.registry import create_model
 from autoencoders.viz.latent import sequence_reconstructions
 
 
-
 def sines(n=96, steps=20, features=2, *, unit=True, seed=0):
     """(n, steps, features) sine waves with random phases and frequencies; in [0, 1] if `unit`."""
     rng = np.random.default_rng(seed)

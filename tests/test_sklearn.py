@@ -18,7 +18,6 @@ import autoencoders as ae
 from autoencoders.data import load_dataset
 from autoencoders.sklearn import AutoencoderTransformer
 
-
 CHECK_OPTIONS = dict(epochs=2, code_size=3, batch_size=16)
 
 # The checks feed X with values outside [0, 1] (blobs, iris, N(0, 1) draws, integers up to 100).

@@ -88,9 +88,9 @@ def test_training_leaves_the_callers_global_rng_alone():
 def test_resumed_optimizer_state_keeps_channels_last_strides(tmp_path):
     """Fused Adam pairs elements by memory position: moments must come back with the weights' strides."""
     from autoencoders.config import RunConfig
+    from autoencoders.registry import create_model
     from autoencoders.training.checkpoint import load_state, read_config
     from autoencoders.training.trainer import fast_layout, make_optimizer
-    from autoencoders.registry import create_model
 
     ae.train("conv", epochs=1, out=tmp_path / "run", **FAST)
     config = RunConfig.from_dict(read_config(tmp_path / "run"))

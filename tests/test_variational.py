@@ -12,7 +12,6 @@ from autoencoders.registry import create_model
 from autoencoders.viz.latent import prior_grid
 
 
-
 def test_kl_matches_torch_distributions():
     g = torch.Generator().manual_seed(0)
     mu, logvar = torch.randn(16, 5, generator=g) * 2, torch.randn(16, 5, generator=g)

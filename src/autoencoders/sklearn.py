@@ -9,7 +9,8 @@
 
 By scikit-learn's rules (DESIGN.md, habit 10): `__init__` only stores parameters; `fit` validates
 X, builds the network from X.shape and trains it with the toolkit's own `Trainer` (the package's
-one epoch loop) on X held as a resident source; learned state ends in `_`. Not imported by `import autoencoders` (scikit-learn is slow to import).
+one epoch loop) on X held as a resident source; learned state ends in `_`. Not imported by
+`import autoencoders` (scikit-learn is slow to import).
 
 Scale. Every network ends in a sigmoid and trains on per-pixel BCE (or MSE, with
 `model_options={"loss": "mse"}`) against targets in [0, 1]. With `scale="check"` (default) every
@@ -37,9 +38,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .data import EVAL_BATCH, Resident
 from .evaluation.anomaly import reconstruction_errors
 from .registry import create_model, model_defaults
-from .data import EVAL_BATCH, Resident
 from .training.callbacks import RunLogger
 from .training.trainer import Trainer, resolve_device
 

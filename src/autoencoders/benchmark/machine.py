@@ -82,7 +82,7 @@ def _cpu_flags() -> set:
         text = open("/proc/cpuinfo").read()
     except OSError:
         return set()
-    line = next((l for l in text.splitlines() if l.startswith("flags")), "")
+    line = next((row for row in text.splitlines() if row.startswith("flags")), "")
     return set(line.split(":", 1)[-1].split())
 
 
@@ -91,5 +91,5 @@ def _cpu_model() -> str:
         text = open("/proc/cpuinfo").read()
     except OSError:
         return ""
-    line = next((l for l in text.splitlines() if l.startswith("model name")), "")
+    line = next((row for row in text.splitlines() if row.startswith("model name")), "")
     return line.split(":", 1)[-1].strip()

@@ -73,7 +73,8 @@ def _cell(r: dict | None) -> str:
         return "-"
     if not r["reached"]:
         return f"not reached in {r['seconds']:.0f} s ({r['epochs']} ep., {r['value']:.4g})"
-    return f"**{r['seconds']:.1f} s** ({r['epochs']} ep.)" if r["recipe"] == "fast" else f"{r['seconds']:.1f} s ({r['epochs']} ep.)"
+    spent = f"{r['seconds']:.1f} s"
+    return f"**{spent}** ({r['epochs']} ep.)" if r["recipe"] == "fast" else f"{spent} ({r['epochs']} ep.)"
 
 
 def render_table(rows: list[dict], meta: dict) -> str:

@@ -22,9 +22,18 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, default_collate
 
-from .batches import EVAL_BATCH, FIXED_NOISE_OFFSET, VAL_SEED_OFFSET, Batch, Presentation, as_float, compact
-from .batches import fixed_batch, generator
 from ..errors import DataError
+from .batches import (
+    EVAL_BATCH,
+    FIXED_NOISE_OFFSET,
+    VAL_SEED_OFFSET,
+    Batch,
+    Presentation,
+    as_float,
+    compact,
+    fixed_batch,
+    generator,
+)
 
 
 @runtime_checkable

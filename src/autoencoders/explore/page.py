@@ -20,7 +20,8 @@ from .runtime import load_runtime
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:; connect-src 'none'; worker-src 'none'; base-uri 'none'; form-action 'none'")
-SCRIPTS = ("util.js", "pad.js", "views.js", "latent.js", "directions.js", "denoise.js", "explorer.js")  # concatenated in this order
+# concatenated in this order
+SCRIPTS = ("util.js", "pad.js", "views.js", "latent.js", "directions.js", "denoise.js", "explorer.js")
 
 
 def page_payload(runs: list, *, seed: int = 0) -> dict:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data import load_split
 from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
 from ..export import export_model
-from ..data import load_split
 from ..viz.latent import prior_grid
 
 PERCENTILE = 99.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from ..config import SCHEDULES  # noqa: F401  (the names; their shapes are drawn here)
+
 ONECYCLE_WARMUP = 0.3  # PyTorch OneCycleLR's pct_start
 ONECYCLE_START_DIV = 25.0  # its div_factor: the first step's lr is peak / 25
 ONECYCLE_END_DIV = 1e4  # its final_div_factor: the last step's lr is the start lr / 1e4
