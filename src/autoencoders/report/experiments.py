@@ -79,6 +79,7 @@ EXPERIMENTS = (
                target=Target("elbo", -153.0), fast=FastRecipe(16, 100, 1e-2)),
 )
 
+TARGET_DATA = "mnist"  # the targets are MNIST numbers; on other data a report shows none
 RECIPES = ("fast", "modern", "article")
 RECIPE_SETS = {"both": ("modern", "article"), "all": RECIPES}  # `both`: the two of `make full`
 
