@@ -10,7 +10,7 @@ from PIL import Image
 
 from autoencoders.cli import main
 from autoencoders.errors import ConfigError
-from autoencoders.report import experiments
+from autoencoders.report import experiments, sections
 from autoencoders.report.pipeline import reproduce
 
 
@@ -35,8 +35,26 @@ def test_every_experiment_and_section_present(report_dir):
     assert "bits per dimension" in md and "per dimension" in md
     results = json.loads((report_dir / "results.json").read_text())
     assert [r["key"] for r in results["experiments"]] == [e.key for e in experiments.EXPERIMENTS]
+    assert "## Targets" not in md and all(r["target"] is None for r in results["experiments"])  # MNIST's
     for path in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (report_dir / path).stat().st_size > 1000, path
+
+
+def test_targets_table_says_met_or_not_with_epochs_and_time():
+    def run(key, metric, value, measured, reached, code_mean):
+        return {"key": key, "title": key.title(), "recipe": "fast", "article_loss": 0.1, "epochs": 2,
+                "train_seconds": 3.4, "metrics": {"code_mean": code_mean},
+                "target": {"metric": metric, "value": value, "measured": measured, "reached": reached}}
+
+    results = {"experiments": [run("dense", "bce", 0.1, 0.0941, True, 6.1),
+                               run("sparse", "bce", 0.11, 0.0952, True, 2.9),
+                               run("vae", "elbo", -153.0, -155.2, False, 0.0)]}
+    blocks = sections.target_blocks(results)
+    header, rows = blocks[1][1:]
+    assert header[:6] == ["experiment", "recipe", "target", "article", "ours", "met"]
+    assert [row[5] for row in rows] == ["yes", "yes", "**no**"]
+    assert rows[2][2] == "test ELBO (nats per image) ≥ -153" and rows[0][-1] == "3 s"
+    assert "sparse vs dense: 2.90 vs 6.10" in blocks[2][1]
 
 
 @pytest.mark.slow

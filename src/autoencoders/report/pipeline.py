@@ -20,8 +20,9 @@ from ..data import load_dataset
 from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
+from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
 from ..fileio import write_json
-from .experiments import Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
+from .experiments import TARGET_DATA, Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
 from .figures import dataset_figures, experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
 
@@ -112,6 +113,7 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     }
     result.update(code_section(run, prof, seed))
     result["metrics"].update(likelihood_section(run, prof, seed))
+    result["target"] = target_section(run, exp, seed) if data == TARGET_DATA else None
     # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
     noisy = config.data.noise is not None
     matched, k = {} if matched is None else matched, result["code_numel"]
@@ -120,6 +122,17 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     result["baselines"] = None if noisy else matched[k]
     result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
     return result
+
+
+def target_section(run: Run, exp: Experiment, seed: int) -> dict | None:
+    """The experiment's quality target (report/experiments.py) measured on the whole test split,
+    as `ae bench --to-quality` measures it (evaluation/quality.py)."""
+    if exp.target is None:
+        return None
+    inputs, targets, _ = run.split("test")
+    value = quality(run.model, inputs, targets, exp.target.metric, seed=seed)
+    return {"metric": exp.target.metric, "value": exp.target.value, "measured": value,
+            "reached": meets(value, exp.target.metric, exp.target.value)}
 
 
 def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
@@ -215,6 +228,11 @@ def environment() -> dict:
 
 
 def _progress_line(r: dict) -> str:
-    m = r["metrics"]
+    m, t = r["metrics"], r.get("target")
+    target = ""
+    if t:
+        op = ">=" if HIGHER_IS_BETTER[t["metric"]] else "<="
+        target = (f"  target {t['metric']} {op} {t['value']:g}: {t['measured']:.4g} "
+                  f"{'met' if t['reached'] else 'NOT MET'}")
     return (f"{r['recipe']:>7} {r['key']:<8} test BCE {m['bce']:.4f} (article {r['article_loss'] or '-'})"
-            f"  PSNR {m['psnr']:.1f} dB  {r['epochs']} epochs  {r['train_seconds']:.0f}s")
+            f"  PSNR {m['psnr']:.1f} dB{target}  {r['epochs']} epochs  {r['train_seconds']:.0f}s")
