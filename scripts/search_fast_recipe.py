@@ -59,9 +59,10 @@ GRIDS = {
 LOG = Path("bench/fast_recipe_search.jsonl")
 
 
-def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int):
+def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad: float | None = None):
     base = run_config(exp, "modern", get_profile("full"), "mnist", seed)
-    train = dataclasses.replace(base.train, epochs=epochs, batch_size=batch, lr=lr, schedule="onecycle")
+    train = dataclasses.replace(base.train, epochs=epochs, batch_size=batch, lr=lr, schedule="onecycle",
+                                clip_grad=clip_grad)
     return dataclasses.replace(base, data=dataclasses.replace(base.data, validation="0.1"), train=train)
 
 
@@ -75,13 +76,16 @@ def held_out_metric(exp, model, data) -> dict:
     return out
 
 
-def try_candidate(exp, batch: int, lr: float, epochs: int, seed: int) -> dict:
+def try_candidate(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad: float | None = None) -> dict:
     key = {"experiment": exp.key, "batch": batch, "lr": lr, "epochs": epochs, "seed": seed}
+    if clip_grad is not None:
+        key["clip_grad"] = clip_grad
     for row in logged_rows():
-        if all(row[k] == v for k, v in key.items()):  # judged anew: the margin may have changed
+        if all(row.get(k) == v for k, v in key.items()) and row.get("clip_grad") == clip_grad:
+            # judged anew: the margin may have changed
             return dict(row, met=meets(row[exp.target.metric], exp.target.metric, held_out_target(exp)))
     start = time.perf_counter()
-    model, data, history = fit(candidate_config(exp, batch, lr, epochs, seed), None, quiet=True)
+    model, data, history = fit(candidate_config(exp, batch, lr, epochs, seed, clip_grad), None, quiet=True)
     row = dict(key, train_seconds=round(sum(r["seconds"] for r in history), 1),
                wall_seconds=round(time.perf_counter() - start, 1), threads=torch.get_num_threads())
     row.update(held_out_metric(exp, model, data))
@@ -120,8 +124,16 @@ if __name__ == "__main__":
     parser.add_argument("experiments", nargs="?", help="comma-separated (default: all seven)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--check", metavar="BATCH:LR:EPOCHS[:CLIP]",
+                        help="train only this candidate of the (one) experiment, e.g. a robustness check "
+                             "of a winner with another --seed or with gradient clipping")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.check:
+        b, lr, ep, *clip = args.check.split(":")
+        (exp,) = select(args.experiments)
+        try_candidate(exp, int(b), float(lr), int(ep), args.seed, float(clip[0]) if clip else None)
+        raise SystemExit(0)
     for exp in select(args.experiments):
         best = search(exp, args.seed)
         print(f"BEST {exp.key}: {json.dumps(best)}", flush=True)

@@ -48,17 +48,18 @@ def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max
 
 def run_to_quality(only: str | None = None, recipes=RECIPES, *, data: str = "mnist", seed: int = 0,
                    max_seconds: float = 600.0, out_md="bench/TO_QUALITY.md", log=print) -> list[dict]:
-    """Every (experiment, recipe) pair in one process; writes the Markdown table and JSON beside it."""
-    rows = []
-    started = time.strftime("%Y-%m-%d %H:%M")
+    """Every (experiment, recipe) pair in one process; writes the Markdown table and JSON beside it
+    after every pair, so an interrupted run keeps what it measured."""
+    rows: list = []
+    meta = {"started": time.strftime("%Y-%m-%d %H:%M"), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+            "max_seconds": max_seconds, "seed": seed, "data": data}
     for exp in select(only):
         for recipe in recipes:
             rows.append(time_to_quality(exp, recipe, data=data, seed=seed, max_seconds=max_seconds))
             log(summary_line(rows[-1]))
-    meta = {"started": started, "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu": platform.processor() or platform.machine(), "max_seconds": max_seconds, "seed": seed, "data": data}
-    write_json(Path(out_md).with_suffix(".json"), {"meta": meta, "rows": rows})
-    write_text(Path(out_md), render_table(rows, meta))
+            write_json(Path(out_md).with_suffix(".json"), {"meta": meta, "rows": rows})
+            write_text(Path(out_md), render_table(rows, meta))
     return rows
 
 
