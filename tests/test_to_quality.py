@@ -18,9 +18,11 @@ def test_stops_at_the_first_epoch_that_meets_the_target():
     assert row["value"] <= 0.9 and row["seconds"] > 0
 
 
-def test_an_unreached_target_is_reported_after_the_time_cap():
-    row = time_to_quality(_dense(Target("bce", 0.0)), "fast", data="digits", max_seconds=0.0)
+def test_an_unreached_target_is_reported_after_the_time_cap_or_the_fast_budget():
+    row = time_to_quality(_dense(Target("bce", 0.0)), "modern", data="digits", max_seconds=0.0)
     assert not row["reached"] and row["epochs"] == 1
+    row = time_to_quality(_dense(Target("bce", 0.0)), "fast", data="digits", max_seconds=0.0)
+    assert not row["reached"] and row["epochs"] == row["budget_epochs"] == 2  # its own budget, uncapped
 
 
 def test_table_has_one_column_per_recipe(tmp_path, monkeypatch):

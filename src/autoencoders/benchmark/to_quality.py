@@ -3,8 +3,9 @@
 For each of the article's experiments and each recipe (fast, modern, article), one process trains
 the recipe's configuration on the full training set and, after every epoch, measures the target
 metric on the test set (evaluation/quality.py; the measurement is not counted as training time).
-A run stops at the first epoch that meets the target, at the end of its recipe's budget, or when
-its training time passes `max_seconds` (then the table says "not reached"). Wall time is the sum
+A run stops at the first epoch that meets the target, at the end of its recipe's budget, or (the
+modern and article recipes, whose budgets run to hours) when its training time passes
+`max_seconds` (then the table says "not reached"); the fast recipe's budget is short by design. Wall time is the sum
 of the epochs' seconds as the trainer records them (training plus its validation pass).
 """
 
@@ -34,7 +35,8 @@ def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max
         state["seconds"] += record["seconds"]
         value = quality(model, *train_data.validation()[:2], target.metric, seed=seed)
         trace.append({"epoch": record["epoch"], "seconds": round(state["seconds"], 2), "value": value})
-        return meets(value, target.metric, target.value) or state["seconds"] > max_seconds
+        capped = recipe != "fast" and state["seconds"] > max_seconds
+        return meets(value, target.metric, target.value) or capped
 
     fit(config, None, quiet=True, on_epoch_end=check)
     last = trace[-1]

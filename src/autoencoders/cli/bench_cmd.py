@@ -18,7 +18,8 @@ def register(sub) -> None:
     q.add_argument("--recipes", default="fast,modern,article", help="comma-separated recipes to compare")
     q.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
     q.add_argument("--max-seconds", type=float, default=600.0,
-                   help="give up on a run after this much training time (default: 600)")
+                   help="give up on a modern or article run after this much training time (default: 600); "
+                        "the fast recipe runs its own budget")
     p.set_defaults(func=_bench)
 
 
