@@ -30,7 +30,7 @@ import torch
 
 from autoencoders.evaluation.metrics import code_stats
 from autoencoders.evaluation.quality import HIGHER_IS_BETTER, meets, quality
-from autoencoders.report.experiments import get_profile, run_config, select
+from autoencoders.report.experiments import EXPERIMENTS, get_profile, run_config, select
 from autoencoders.training import fit
 
 # The margin a candidate must beat each test-set target (report/experiments.py) by on the hold-out,
@@ -71,7 +71,7 @@ def held_out_metric(exp, model, data) -> dict:
     """The target's metric on the hold-out (its fixed noisy copy for the denoiser)."""
     val = data.validation()
     out = {exp.target.metric: quality(model, val.input, val.target, exp.target.metric)}
-    if exp.key in ("dense", "sparse"):  # the sparse net must keep its code sparser than the dense one
+    if exp.sparser_than or any(e.sparser_than == exp.key for e in EXPERIMENTS):  # sparsity is part of the target
         out["code_activation"] = code_stats(model.eval().encode(val.input))["code_mean"]
     return out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..evaluation.quality import UNITS, meets, quality
+from ..evaluation.quality import HIGHER_IS_BETTER, UNITS, meets, quality
 from ..fileio import write_json, write_text
 from ..report.experiments import RECIPES, get_profile, run_config, select
 from ..training import fit
@@ -88,7 +88,7 @@ def render_table(rows: list[dict], meta: dict) -> str:
              "|---|---|" + "---|" * len(recipes)]
     for key in dict.fromkeys(r["experiment"] for r in rows):
         first = next(r for r in rows if r["experiment"] == key)
-        op = ">=" if first["metric"] in ("psnr", "elbo") else "<="
+        op = ">=" if HIGHER_IS_BETTER[first["metric"]] else "<="
         target = f"{first['metric']} {op} {first['target']:g} ({UNITS[first['metric']]})"
         lines.append(f"| {key} | {target} | " + " | ".join(_cell(by.get((key, rc))) for rc in recipes) + " |")
     header = (f"# Time to quality\n\nTraining seconds until the test metric first reaches the target "

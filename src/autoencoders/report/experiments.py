@@ -48,6 +48,7 @@ class Experiment:
     data: dict = field(default_factory=dict)
     target: Target | None = None
     fast: FastRecipe | None = None
+    sparser_than: str | None = None  # the experiment whose mean code activation this one must stay below
     tsne_codes: bool = False  # a t-SNE of its test codes beside the raw pixels' (the article: the shallow net)
 
     @property
@@ -64,7 +65,7 @@ class Experiment:
 EXPERIMENTS = (
     Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10, tsne_codes=True,
                target=Target("bce", 0.100), fast=FastRecipe(2, 128, 1e-2)),
-    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11,
+    Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11, sparser_than="dense",
                target=Target("bce", 0.110), fast=FastRecipe(2, 128, 1e-2)),
     Experiment("deep", "Deep dense 128-64-32", "deep", 100, 0.097,
                target=Target("bce", 0.097), fast=FastRecipe(4, 128, 1e-2)),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..evaluation.quality import HIGHER_IS_BETTER
 from .differences import DIFFERENCES
+from .experiments import EXPERIMENTS
 
 UNITS = ("Losses are test-set **per-pixel binary cross-entropy** (nats per pixel, the article's metric); "
          "nats per image = per-pixel BCE x pixels. BCE against grey-level targets is not a likelihood: "
@@ -60,15 +62,16 @@ def target_blocks(results: dict) -> list[tuple]:
     rows = []
     for r in runs:
         t = r["target"]
-        op = "≥" if t["metric"] in ("psnr", "elbo") else "≤"
+        op = "≥" if HIGHER_IS_BETTER[t["metric"]] else "≤"
         rows.append([r["title"], r["recipe"], f"{TARGET_UNITS[t['metric']]} {op} {t['value']:g}",
                      _f(r["article_loss"], 3), f"{t['measured']:.4g}", "yes" if t["reached"] else "**no**",
                      str(r["epochs"]), f"{r['train_seconds']:.0f} s"])
     blocks = [("h", 2, "Targets"), ("table", header, rows)]
     codes = {r["key"]: r["metrics"]["code_mean"] for r in runs if r["recipe"] == runs[0]["recipe"]}
-    if {"dense", "sparse"} <= set(codes):
-        blocks.append(("p", f"Mean code activation, sparse vs dense: {codes['sparse']:.2f} vs {codes['dense']:.2f} "
-                            "(the article: 3.33 vs 7.30)."))
+    for exp in EXPERIMENTS:
+        if exp.sparser_than and {exp.key, exp.sparser_than} <= set(codes):
+            blocks.append(("p", f"Mean code activation, {exp.key} vs {exp.sparser_than}: "
+                                f"{codes[exp.key]:.2f} vs {codes[exp.sparser_than]:.2f} (the article: 3.33 vs 7.30)."))
     return blocks
 
 
