@@ -30,7 +30,7 @@ def test_own_module_end_to_end(tmp_path, digits):
     assert run.history[-1]["val"]["loss"] < run.history[0]["val"]["loss"]
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["name"] == "own_module:TinyAE" and config["model"]["input_shape"] == [1, 8, 8]
-    loaded = ae.load_run(tmp_path / "run")  # rebuilt from the recorded import path and model_args
+    loaded = ae.load_run(tmp_path / "run", model=TinyAE)  # built with the recorded model_args
     assert torch.equal(loaded.encode(x_test), run.encode(x_test))
     result = loaded.evaluate(x_test)
     assert result["loss"] == pytest.approx(run.history[-1]["val"]["loss"], rel=1e-5)
@@ -44,7 +44,7 @@ def test_own_module_without_args_needs_the_module_to_load(tmp_path, digits):
     x, _ = digits
     ae.train(TinyAE(code=5), data=x[:64], out=tmp_path / "run", **dict(FAST, epochs=1))
     with pytest.raises(ConfigError, match=r"model=TinyAE\(\.\.\.\)"):
-        ae.load_run(tmp_path / "run")  # TinyAE() builds code=6: the weights do not fit... or args missing
+        ae.load_run(tmp_path / "run", model=TinyAE)  # no model_args recorded: TinyAE() has code=6, weights 5
     run = ae.load_run(tmp_path / "run", model=TinyAE(code=5))
     assert run.encode(x[:3]).shape == (3, 5)
     with pytest.raises(ConfigError, match="in-memory"):

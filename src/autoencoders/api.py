@@ -3,8 +3,9 @@
 `train` takes a registered model's name, or your own module (any nn.Module honouring
 models.base.AutoencoderProtocol) with your own data: tensors, numpy arrays or a torch Dataset.
 A run folder of your own module records its class as "package.module:Class" and, when you pass
-`model_args`, the JSON-able keyword arguments that rebuild it; `load_run(path)` then rebuilds it,
-and `load_run(path, model=MyModule(...))` always works (docs/own-model.md). The command line
+`model_args`, the JSON-able keyword arguments that rebuild it; `load_run(path, model=MyModule)`
+then rebuilds it and `load_run(path, model=MyModule(...))` fills yours (docs/own-model.md). A run
+folder never makes the toolkit import code by itself. The command line
 only parses arguments and calls these functions.
 """
 
@@ -23,7 +24,7 @@ from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is
 from .data import EVAL_BATCH, Batch, load_run_data, load_split
 from .errors import ConfigError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
-from .modules import build_model, check_contract, check_fits, check_json, class_path
+from .modules import check_contract, check_fits, check_json, class_path, own_module
 from .registry import create_model, model_defaults, train_defaults
 from .training import distributed, fit, fit_module
 from .training.callbacks import read_history
@@ -236,11 +237,12 @@ def _same_run(config: RunConfig, stored: RunConfig) -> bool:
             == stored.resolved(stored.train.device, shape, stored.data.stream).to_dict())
 
 
-def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None) -> Run:
-    """Load a run directory's config and latest weights (no pickles: JSON + safetensors).
+def load_run(path, device: str = "cpu", *, model=None, trust_module=None) -> Run:
+    """Load a run directory's config and latest weights (no pickles: JSON + safetensors, no code).
 
-    model : the module to load the weights into; needed for your own module when the run did not
-    record `model_args` (or its class cannot be imported here). Registered models need nothing.
+    Registered models need nothing. A run of your own module needs it from you (modules.own_module):
+    model : the module to load the weights into, or its class (built with the recorded `model_args`).
+    trust_module : the run's recorded "package.module:Class" (or a list of trusted ones): import it.
     """
     path = Path(path)
     if device not in DEVICES:
@@ -254,7 +256,7 @@ def load_run(path, device: str = "cpu", *, model: torch.nn.Module | None = None)
                                 f"records {config.model.input_shape}: the run folder's files come from two runs")
         shape = tuple(config.model.input_shape)
     if model is not None or is_import_path(config.model.name):
-        net = model if model is not None else build_model(config.model, shape, path)
+        net = own_module(config.model, path, model=model, trust_module=trust_module)
         check_fits(weights, net, path)
     else:
         with torch.device("meta"):  # check the file against the model before allocating anything

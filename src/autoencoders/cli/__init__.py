@@ -109,6 +109,24 @@ def seed(text: str) -> int:
     return value
 
 
+def add_run_argument(p, *, many: bool = False) -> None:
+    """RUN (or RUN...), and the opt-in that lets a run of your own module import its class."""
+    if many:
+        p.add_argument("runs", nargs="+", metavar="RUN", help="run directories written by `ae train` or `ae reproduce`")
+    else:
+        p.add_argument("run", help="run directory written by `ae train`")
+    p.add_argument("--trust-module", action="append", metavar="MODULE:CLASS",
+                   help="import this class for a run of your own module, as its config.json names it: "
+                        "code runs, so name only code you trust (repeatable)")
+
+
+def load_run_arg(args):
+    """The run that `add_run_argument` declared, on --device where the command has it."""
+    from ..api import load_run
+
+    return load_run(args.run, device=getattr(args, "device", "cpu"), trust_module=args.trust_module)
+
+
 class _Version(argparse.Action):
     """`ae --version`, from the installed package's metadata (looked up only when asked)."""
 

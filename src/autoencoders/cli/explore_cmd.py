@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from . import add_run_argument
+
 
 def register(sub) -> None:
     p = sub.add_parser("explore", help="an interactive page: draw digits, move through the latent space", description=(
@@ -11,7 +13,7 @@ def register(sub) -> None:
         "ONNX-exported encoders and decoders run in the browser (onnxruntime-web, vendored): a "
         "drawing pad with every run's reconstruction, code, error map and anomaly score; the 2-D "
         "latent plane decoded live; sliders along main code directions; a noise slider for denoising runs."))
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories written by `ae train` or `ae reproduce`")
+    add_run_argument(p, many=True)
     p.add_argument("-o", "--output", default="explorer.html", help="page to write (default: explorer.html)")
     p.add_argument("--title", default="Autoencoder explorer", help="the page's title")
     p.set_defaults(func=_explore)
@@ -20,7 +22,7 @@ def register(sub) -> None:
 def _explore(args) -> None:
     from ..explore import explore
 
-    result = explore(args.runs, args.output, title=args.title)
+    result = explore(args.runs, args.output, title=args.title, trust_module=args.trust_module)
     for s in result["skipped"]:
         print(f"skipped {s['name']}: {s['reason']}", file=sys.stderr)
     print(f"{result['path']} ({result['bytes'] / 1e6:.1f} MB): {', '.join(result['runs'])}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..fileio import write_json
-from . import print_json, seed
+from . import add_run_argument, load_run_arg, print_json, seed
 
 
 def register(sub) -> None:
@@ -45,19 +45,13 @@ def register(sub) -> None:
 
 def _command(sub, name, func, help_, *, output=True):
     p = sub.add_parser(name, help=help_)
-    p.add_argument("run", help="run directory written by `ae train`")
+    add_run_argument(p)
     p.add_argument("--split", default="test", help="train or test (default: test)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     if output:
         p.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf, .svg)")
     p.set_defaults(func=func)
     return p
-
-
-def _load(args):
-    from ..api import load_run
-
-    return load_run(args.run, device=args.device)
 
 
 def _save(fig, path) -> None:
@@ -77,7 +71,7 @@ def _variational(run, command: str):
 def _codes(args) -> None:
     from ..viz.latent import code_pictures
 
-    run = _load(args)
+    run = load_run_arg(args)
     inputs, _, _ = run.split(args.split)
     _save(code_pictures(run.encode(inputs[: args.n])), args.output)
 
@@ -87,7 +81,7 @@ def _sample(args) -> None:
 
     from ..viz.latent import image_grid
 
-    run = _load(args)
+    run = load_run_arg(args)
     model = _variational(run, "sample")
     z = model.sample_prior(args.n, torch.Generator(device=run.device).manual_seed(args.seed))
     _save(image_grid(run.decode(z), title=f"{args.n} samples from the prior"), args.output)
@@ -96,7 +90,7 @@ def _sample(args) -> None:
 def _latent(args) -> None:
     from ..viz.latent import latent_scatter
 
-    run = _load(args)
+    run = load_run_arg(args)
     inputs, _, labels = run.split(args.split)
     n = args.n or len(inputs)
     labels = None if labels is None else labels[:n]
@@ -106,7 +100,7 @@ def _latent(args) -> None:
 def _manifold(args) -> None:
     from ..viz.latent import manifold
 
-    run = _load(args)
+    run = load_run_arg(args)
     model = _variational(run, "manifold")
     if model.latent_size != 2:
         raise ConfigError(f"ae manifold needs a 2-D latent; {args.run} has {model.latent_size} "
@@ -117,7 +111,7 @@ def _manifold(args) -> None:
 def _interpolate(args) -> None:
     from ..viz.latent import interpolation_strip
 
-    run = _load(args)
+    run = load_run_arg(args)
     inputs, targets, _ = run.split(args.split)
     i, j = args.pair
     if not (0 <= i < len(inputs) and 0 <= j < len(inputs)):
@@ -130,7 +124,7 @@ def _interpolate(args) -> None:
 def _likelihood(args) -> None:
     from ..evaluation.likelihood import likelihood_report
 
-    run = _load(args)
+    run = load_run_arg(args)
     model = _variational(run, "likelihood")
     _, targets, _ = run.split(args.split)  # the data itself (binarized as the run's validation data)
     x = targets[: args.limit] if args.limit else targets
@@ -150,7 +144,7 @@ def _denoise(args) -> None:
     from ..training.datachecks import check_targets
     from ..viz.latent import denoising_rows
 
-    run = _load(args)
+    run = load_run_arg(args)
     if args.input is None:
         if not args.figure:
             raise ConfigError("give INPUT and -o OUTPUT, and/or --figure FIG (without INPUT the "

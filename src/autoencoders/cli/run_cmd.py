@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..fileio import write_json, write_npy
-from . import print_json
+from . import add_run_argument, load_run_arg, print_json
 
 
 def register(sub) -> None:
@@ -26,19 +26,13 @@ def register(sub) -> None:
 
 
 def _run_args(p) -> None:
-    p.add_argument("run", help="run directory written by `ae train`")
+    add_run_argument(p)
     p.add_argument("--split", default="test", help="train or test (default: test)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
 
 
-def _load(args):
-    from ..api import load_run
-
-    return load_run(args.run, device=args.device)
-
-
 def _evaluate(args) -> None:
-    run = _load(args)
+    run = load_run_arg(args)
     metrics = run.evaluate(args.split)
     write_json(run.path / "metrics.json", metrics)
     if args.json:
@@ -51,7 +45,7 @@ def _evaluate(args) -> None:
 def _reconstruct(args) -> None:
     from ..viz import reconstruction_figure, save_figure
 
-    run = _load(args)
+    run = load_run_arg(args)
     inputs, targets, _ = run.split(args.split)
     if args.output:
         n = min(args.n, len(inputs))
@@ -68,7 +62,7 @@ def _reconstruct(args) -> None:
 def _encode(args) -> None:
     from ..export import save_table
 
-    run = _load(args)
+    run = load_run_arg(args)
     inputs, _, _ = run.split(args.split)
     save_table(args.output, run.encode(inputs).numpy(), format=args.format)
     print(args.output)

@@ -6,13 +6,14 @@ import sys
 
 from ..errors import ConfigError
 from ..fileio import write_text
+from . import add_run_argument, load_run_arg
 
 
 def register(sub) -> None:
     p = sub.add_parser("score", help="anomaly scores: per-sample reconstruction error of INPUT", description=(
         "Score every sample of INPUT by its reconstruction error (higher = more anomalous). "
         "Writes CSV (index,score[,label][,anomaly]) to -o or stdout; a summary goes to stderr."))
-    p.add_argument("run", help="run directory written by `ae train`")
+    add_run_argument(p)
     p.add_argument("input", help="a dataset name (digits, mnist, fashion-mnist) or a .npy/.npz file")
     p.add_argument("--split", help="split of INPUT (default: test for built-ins, train for files)")
     p.add_argument("--threshold", help="'auto' (the --percentile of the run's training-set errors) "
@@ -23,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.set_defaults(func=_score)
     p = sub.add_parser("export", help="a run's encoder, decoder or autoencoder as ONNX or TorchScript")
-    p.add_argument("run", help="run directory written by `ae train`")
+    add_run_argument(p)
     p.add_argument("--format", choices=("onnx", "torchscript"), help="default: from -o's suffix (.onnx, .pt)")
     p.add_argument("--part", choices=("encoder", "decoder", "autoencoder"), default="autoencoder",
                    help="encoder: x -> z; decoder: z -> probabilities; autoencoder: x -> probabilities")
@@ -32,11 +33,10 @@ def register(sub) -> None:
 
 
 def _score(args) -> None:
-    from ..api import load_run
     from ..data.datasets import BUILTINS
     from ..evaluation.anomaly import dataset_errors, threshold_from_scores
 
-    run = load_run(args.run, device=args.device)
+    run = load_run_arg(args)
     split = args.split or ("test" if args.input in BUILTINS else "train")
     scores, labels = dataset_errors(run, args.input, split, metric=args.metric)
     threshold, how = None, ""
@@ -80,8 +80,7 @@ def _csv(scores, labels, threshold) -> str:
 
 
 def _export(args) -> None:
-    from ..api import load_run
     from ..export import export_model
 
-    path = export_model(load_run(args.run), args.output, part=args.part, format=args.format)
+    path = export_model(load_run_arg(args), args.output, part=args.part, format=args.format)
     print(path)

@@ -58,8 +58,13 @@ def load_kwargs(config) -> dict:
 
 
 def load_split(config, split: str, device, seed: int) -> Batch:
-    """(input, target, label) of a whole split, prepared as the run's validation data is."""
-    ds = load_dataset(config.name, split, **load_kwargs(config))
+    """(input, target, label) of a whole split, prepared as the run's validation data is.
+
+    What reads a run reads its data: a `data_dir` the config names is a path from a file, read but
+    never created or downloaded into (`ae data fetch NAME --data-dir DIR` fills it when asked).
+    """
+    offline = config.offline or config.data_dir is not None
+    ds = load_dataset(config.name, split, **dict(load_kwargs(config), offline=offline))
     return fixed_batch(ds.images.to(device), Presentation.from_config(config), seed, ds.labels)
 
 

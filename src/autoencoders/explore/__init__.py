@@ -15,11 +15,13 @@ from .page import write_page
 __all__ = ["explore", "write_page"]
 
 
-def explore(paths, out="explorer.html", *, title: str = "Autoencoder explorer", seed: int = 0) -> dict:
+def explore(paths, out="explorer.html", *, title: str = "Autoencoder explorer", seed: int = 0,
+            trust_module=None) -> dict:
     """Write the explorer page for the run directories `paths` to `out` (an .html file).
 
     Returns {'path', 'bytes', 'runs': names shown, 'skipped': [{'name', 'reason'}]}.
     Runs are named by their folder (with its parent's name when two folders share one).
+    trust_module : the classes of your own modules that may be imported (api.load_run).
     """
     from ..api import load_run
 
@@ -33,7 +35,7 @@ def explore(paths, out="explorer.html", *, title: str = "Autoencoder explorer", 
         if not (path / "config.json").is_file():
             raise ConfigError(f"RUN {path}: not a run directory (no config.json); "
                               "give folders written by `ae train` or `ae reproduce` (their runs/ subfolders)")
-    runs = [(name, load_run(path)) for name, path in zip(run_names(paths), paths)]
+    runs = [(name, load_run(path, trust_module=trust_module)) for name, path in zip(run_names(paths), paths)]
     return write_page(runs, out, title=title, seed=seed)
 
 

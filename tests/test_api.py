@@ -1,0 +1,107 @@
+"""api.load_run on run folders someone else wrote: a config.json is data, never code or a destination."""
+
+import json
+import shutil
+import sys
+
+import pytest
+import torch
+
+import autoencoders as ae
+from autoencoders.cli import main
+from autoencoders.data import load_dataset
+from autoencoders.errors import ConfigError
+from own_module import TinyAE
+
+FAST = dict(epochs=1, lr=3e-3, batch_size=64, quiet=True)
+
+
+@pytest.fixture
+def run(run_dir, tmp_path):
+    return shutil.copytree(run_dir, tmp_path / "run")
+
+
+def _craft(run, **model):
+    path = run / "config.json"
+    config = json.loads(path.read_text())
+    config["model"].update(model)
+    path.write_text(json.dumps(config))
+
+
+def _evil_module(folder, marker):
+    """A module file whose import alone (its top-level code) leaves `marker`."""
+    (folder / "evilmod.py").write_text(f"open({str(marker)!r}, 'w').close()\nclass AE:\n    pass\n")
+
+
+CRAFTED = [
+    ("subprocess:Popen", lambda m: {"args": ["touch", str(m)]}),
+    ("os:system", lambda m: {"command": f"touch {m}"}),
+    ("evilmod:AE", lambda m: {}),
+    ("evilmod:Missing", lambda m: {}),
+]
+
+
+@pytest.mark.parametrize("name, options", CRAFTED, ids=[c[0] for c in CRAFTED])
+def test_a_crafted_config_naming_a_callable_runs_nothing(name, options, run, tmp_path, monkeypatch, capsys):
+    marker = tmp_path / "PWNED"
+    _evil_module(run, marker)  # a module file beside the run, importable from the current folder
+    monkeypatch.chdir(run)
+    monkeypatch.syspath_prepend(str(run))
+    _craft(run, name=name, options=options(marker))
+    with pytest.raises(ConfigError, match="never makes the toolkit import code") as e:
+        ae.load_run(run)
+    assert f"--trust-module {name}" in str(e.value) and "model=" in str(e.value)
+    for command in (["evaluate", str(run)], ["encode", str(run), "-o", str(tmp_path / "z.npy")],
+                    ["export", str(run), "-o", str(tmp_path / "m.onnx")], ["explore", str(run), "-o",
+                    str(tmp_path / "e.html")], ["score", str(run), "digits"]):
+        assert main(command) == 2, command
+        assert "import code" in capsys.readouterr().err
+    assert not marker.exists() and "evilmod" not in sys.modules
+
+
+def test_trusting_another_class_imports_nothing(run, tmp_path, monkeypatch):
+    marker = tmp_path / "PWNED"
+    _evil_module(run, marker)
+    monkeypatch.syspath_prepend(str(run))
+    _craft(run, name="evilmod:AE", options={})
+    with pytest.raises(ConfigError, match="not among the trusted"):
+        ae.load_run(run, trust_module="tests.own_module:TinyAE")
+    assert not marker.exists()
+
+
+@pytest.fixture(scope="module")
+def own_run(tmp_path_factory):
+    x = load_dataset("digits", "train").images[:128]
+    out = tmp_path_factory.mktemp("own") / "run"
+    torch.manual_seed(0)
+    trained = ae.train(TinyAE(code=5), data=x, out=out, model_args={"code": 5}, **FAST)
+    return out, trained, x
+
+
+def test_your_own_module_loads_from_its_class_or_a_trusted_name(own_run):
+    out, trained, x = own_run
+    name = json.loads((out / "config.json").read_text())["model"]["name"]
+    for loaded in (ae.load_run(out, model=TinyAE), ae.load_run(out, trust_module=name),
+                   ae.load_run(out, trust_module=["x:Y", name]), ae.load_run(out, model=TinyAE(code=5))):
+        assert torch.equal(loaded.encode(x[:4]), trained.encode(x[:4]))
+    with pytest.raises(ConfigError, match="must be an nn.Module or its class"):
+        ae.load_run(out, model="TinyAE")
+
+
+def test_the_cli_loads_your_own_module_only_when_trusted(own_run, capsys):
+    out, _, _ = own_run
+    name = json.loads((out / "config.json").read_text())["model"]["name"]
+    assert main(["encode", str(out), "--split", "train", "-o", str(out.parent / "z.npy")]) == 2
+    assert f"--trust-module {name}" in capsys.readouterr().err
+
+
+def test_a_crafted_data_dir_is_never_created_or_downloaded_into(run, tmp_path, capsys):
+    path = run / "config.json"
+    config = json.loads(path.read_text())
+    target = tmp_path / "elsewhere" / "deep"
+    config["data"].update(name="mnist", data_dir=str(target), offline=False)
+    path.write_text(json.dumps(config))
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "ae data fetch mnist" in err and "Traceback" not in err
+    assert not (tmp_path / "elsewhere").exists()
