@@ -1,10 +1,12 @@
 """The `ae` command end to end on digits, and its errors."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
+from autoencoders import api
 from autoencoders.cli import main
 
 
@@ -54,3 +56,16 @@ def test_mistyped_flag_suggests_nearest(capsys):
 def test_bad_values_are_clear_errors(argv, needle, capsys, tmp_path):
     assert main(argv + ([] if argv[0] == "evaluate" else ["--out", str(tmp_path / "x")])) == 2
     assert needle in capsys.readouterr().err
+
+
+def test_an_interrupt_says_which_checkpoint_it_left(run_dir, tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "train_config", interrupted)
+    assert main(["train", "dense", "--data", "digits", "--quiet", "--out", str(tmp_path / "new")]) == 130
+    assert "holds no trained weights" in capsys.readouterr().err
+    monkeypatch.setattr(api, "resume", interrupted)
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    assert main(["train", "--resume", str(run), "--epochs", "5", "--quiet"]) == 130
+    assert f"keeps the checkpoint of epoch 2 (continue: ae train --resume {run})" in capsys.readouterr().err

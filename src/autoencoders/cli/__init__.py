@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         print(f"ae {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the last finished epoch's checkpoint is kept", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
     except OSError as e:  # the machine's problem, not a bug: a full disk, a permission, a missing path
         if debug:
@@ -81,6 +81,23 @@ def main(argv=None) -> int:
               f"This is a bug in autoencoders; please report it with the traceback saved in {where} "
               "(or rerun with --debug to print it)", file=sys.stderr)
         return 1
+
+
+def _interrupted(args) -> str:
+    """What an interrupt left behind: the run folder's last checkpoint, or that there is none."""
+    if getattr(args, "run_folder", None) is None:
+        return "interrupted"
+    from ..training.checkpoint import saved_trainer_state
+
+    folder = args.run_folder(args)
+    try:
+        state = saved_trainer_state(folder)
+    except AutoencodersError:
+        state = None
+    if state is None:
+        return f"interrupted before an epoch was checkpointed: {folder} holds no trained weights"
+    return (f"interrupted; {folder} keeps the checkpoint of epoch {state['epoch']} "
+            f"(continue: ae train --resume {folder})")
 
 
 def save_traceback(command: str) -> str:

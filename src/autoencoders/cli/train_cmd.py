@@ -26,7 +26,7 @@ def register(sub) -> None:
     for f in _DATA_FLAGS + _TRAIN_FLAGS:
         _add_field_flag(p, f.name, f.type, f.default)
     _add_model_flags(p)
-    p.set_defaults(func=_train)
+    p.set_defaults(func=_train, run_folder=_run_folder)
     m = sub.add_parser("models", help="list registered models with their default options")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=_models)
@@ -89,10 +89,15 @@ def _train(args) -> None:
         options = {k.removeprefix("model__"): v for k, v in options.items()}
         config = api.make_config(args.model, args.data, **options)
         print(describe(config), flush=True)
-        run = api.train_config(config, args.out or f"runs/{args.model}", quiet=args.quiet, overwrite=args.overwrite)
+        run = api.train_config(config, _run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
+
+
+def _run_folder(args) -> str:
+    """The folder `ae train` writes: --resume RUN, --out, or runs/MODEL."""
+    return args.resume or args.out or f"runs/{args.model}"
 
 
 def describe(config) -> str:

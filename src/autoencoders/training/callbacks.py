@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -19,6 +20,8 @@ from ..errors import TrainingError
 from ..fileio import write_text
 from . import distributed as dist
 from .checkpoint import save_state, unwrap
+
+TB_CLOSE_SECONDS = 3.0
 
 
 class Callback:
@@ -152,7 +155,8 @@ class RunLogger(Callback):
 
     def close(self) -> None:
         if self._tb is not None:
-            self._tb.close()
+            tb, self._tb = self._tb, None
+            _close_within(tb, TB_CLOSE_SECONDS)
 
     def _truncate_history(self, start_epoch: int) -> None:
         """On resume, drop records after the checkpoint's epoch (they were never checkpointed)."""
@@ -227,6 +231,18 @@ def _summary_line(r: dict) -> str:
     lr = f"  lr {r['lr']:.2e}" if "lr" in r else ""
     val = f"  val {fmt(r['val'])}" if "val" in r else ""
     return f"epoch {r['epoch']:>3}  train {fmt(r['train'])}{val}{lr}  ({r['seconds']:.1f}s)"
+
+
+def _close_within(writer, seconds: float) -> None:
+    """Close a SummaryWriter, giving up after `seconds`: a Ctrl-C that lands inside its queue's
+    locks can leave its writer thread waiting forever, and closing would then hang the process.
+    Every epoch's events were flushed already (epoch_end), and history.jsonl holds them all."""
+    closer = threading.Thread(target=writer.close, name="tensorboard-close", daemon=True)
+    closer.start()
+    closer.join(seconds)
+    if closer.is_alive():
+        print(f"TensorBoard's writer did not close within {seconds:g} s; left it (every finished epoch's "
+              "events were written)", file=sys.stderr)
 
 
 def _summary_writer(path: Path, purge_step: int):
