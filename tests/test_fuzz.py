@@ -7,8 +7,10 @@ batches of examples until that many seconds have passed and prints how many it r
 """
 
 import io
+import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -147,3 +149,51 @@ def test_fuzz_run_folder_files(target, run_dir):
             _open_run(path)
 
     _until_time_is_up(target, one)
+
+
+# Crafted configs (issue #18): a config.json names callables, a module file beside the run, paths
+# to write to. Whatever it says, reading the run imports nothing it names and creates no folder.
+CALLABLES = ("subprocess:Popen", "os:system", "builtins:exec", "shutil:rmtree", "evilmod:AE", "evilmod:Missing",
+             "evilmod", "os.path:join", "importlib:import_module", "dense", "vae", ":", "a:b:c", "")
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=8)
+CRAFTED_OPTIONS = st.one_of(st.just({"args": ["touch", "MARKER"]}), st.just({"command": "touch MARKER"}),
+                            st.just({"source": "open('MARKER', 'w')"}), st.just({"path": "ELSEWHERE"}),
+                            st.dictionaries(st.sampled_from(("args", "command", "code_size", "hidden", "shell")),
+                                            JSON, max_size=3))
+CRAFTED_DATA = st.fixed_dictionaries({"name": st.sampled_from(("digits", "mnist", "fashion-mnist", "ELSEWHERE/x.npy")),
+                                      "data_dir": st.sampled_from(("ELSEWHERE", "ELSEWHERE/deep/er")),
+                                      "offline": st.booleans()})
+
+
+def _fill(value, marker: Path, elsewhere: Path):
+    text = json.dumps(value).replace("MARKER", str(marker)).replace("ELSEWHERE", str(elsewhere))
+    return json.loads(text)
+
+
+def test_fuzz_crafted_configs_run_no_code_and_write_nowhere(run_dir, monkeypatch):
+    config = json.loads((run_dir / "config.json").read_text())
+
+    @settings(RUN_BATCH, max_examples=30)
+    @given(name=st.sampled_from(CALLABLES), options=CRAFTED_OPTIONS, data=CRAFTED_DATA,
+           trust=st.sampled_from((None, "tests.own_module:TinyAE")))
+    def one(name, options, data, trust):
+        COUNTS["crafted config"] = COUNTS.get("crafted config", 0) + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(shutil.copytree(run_dir, Path(tmp) / "run"))
+            marker, elsewhere = Path(tmp) / "PWNED", Path(tmp) / "elsewhere"
+            (path / "evilmod.py").write_text(f"open({str(marker)!r}, 'w').close()\nclass AE:\n    pass\n")
+            crafted = dict(config, model=dict(config["model"], name=name, options=options),
+                           data=dict(config["data"], **data))
+            (path / "config.json").write_text(json.dumps(_fill(crafted, marker, elsewhere)))
+            with monkeypatch.context() as m:
+                m.chdir(path)
+                m.syspath_prepend(str(path))
+                try:
+                    load_run(path, trust_module=trust).split("test")
+                except AutoencodersError:
+                    pass
+            assert not marker.exists() and not elsewhere.exists() and "evilmod" not in sys.modules
+
+    _until_time_is_up("crafted config", one)
