@@ -139,3 +139,35 @@ def test_a_read_only_run_is_evaluated_and_says_it_was_not_saved(run_dir, tmp_pat
     assert json.loads(out)["n"] == 360
     assert err.strip() == f"note: metrics not saved: cannot write {run_dir / 'metrics.json'} (Permission denied)"
 
+
+def _copy_run(run_dir, dest, **data):
+    """A copy of the digits run whose config.json names other data (as if the data had changed)."""
+    import shutil
+
+    shutil.copytree(run_dir, dest)
+    config = json.loads((dest / "config.json").read_text())
+    config["data"].update(data)
+    (dest / "config.json").write_text(json.dumps(config))
+    return dest
+
+
+def test_a_run_whose_data_changed_shape_is_a_clear_error(run_dir, tmp_path, capsys):
+    data = tmp_path / "d.npz"
+    np.savez(data, x_train=np.zeros((20, 10, 10), np.float32), x_test=np.zeros((5, 10, 10), np.float32))
+    run = _copy_run(run_dir, tmp_path / "run", name=str(data))
+    for command in (["evaluate", str(run)], ["encode", str(run), "-o", str(tmp_path / "c.npy")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert (f"run {run}: {data} (test) now holds samples of shape (1, 10, 10), but the run's model takes "
+                "(1, 8, 8)") in err, err
+
+
+def test_a_run_that_held_out_validation_is_told_to_use_split_train(run_dir, tmp_path, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, np.zeros((20, 8, 8), np.float32))
+    run = _copy_run(run_dir, tmp_path / "run", name=str(data), validation="0.2")
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "this run held out --validation 0.2 of it for validation; use split 'train' (--split train)" in err
+    assert "hold out part of it" not in err
+    assert main(["evaluate", str(run), "--split", "train", "--json"]) == 0
