@@ -24,3 +24,17 @@ def run_dir(tmp_path_factory):
     assert main(["train", "dense", "--data", "digits", "--epochs", "2", "--code-size", "8",
                  "--out", str(out), "--quiet"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def exit_code():
+    """`exit_code(argv)`: the exit status of `ae ARGV` run in-process, whether `main` returns it or
+    argparse exits with it (a bad value is refused while the command line is parsed)."""
+
+    def run(argv):
+        try:
+            return main(argv)
+        except SystemExit as e:
+            return e.code
+
+    return run

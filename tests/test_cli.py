@@ -69,3 +69,120 @@ def test_an_interrupt_says_which_checkpoint_it_left(run_dir, tmp_path, monkeypat
     run = shutil.copytree(run_dir, tmp_path / "run")
     assert main(["train", "--resume", str(run), "--epochs", "5", "--quiet"]) == 130
     assert f"keeps the checkpoint of epoch 2 (continue: ae train --resume {run})" in capsys.readouterr().err
+
+
+def test_type_helpers_accept_what_they_promise_and_nothing_else():
+    import argparse
+
+    from autoencoders.cli import boolean, fraction, int_list, nonnegative_int, percentile, positive_float
+
+    assert [boolean(w) for w in ("true", "Yes", "1", "FALSE", "no", "0")] == [True] * 3 + [False] * 3
+    assert int_list("128, 64") == (128, 64) and nonnegative_int("0") == 0 and fraction("0") == 0.0
+    assert positive_float("1e-3") == 1e-3 and percentile("100") == 100.0
+    for fn, text in [(boolean, "maybe"), (boolean, ""), (int_list, ","), (int_list, ""), (int_list, "8,"),
+                     (int_list, "8,-1"), (nonnegative_int, "-1"), (fraction, "1"), (positive_float, "inf"),
+                     (positive_float, "nan"), (positive_float, "0"), (percentile, "-0.5")]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            fn(text)
+
+
+TINY = ["--data", "digits", "--epochs", "1", "--limit", "64", "--quiet"]  # if a value slips through
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["deep", "--hidden", ","], "argument --hidden: needs one or more comma-separated positive integers"),
+    (["deep", "--hidden", "128,,64"], "argument --hidden: empty item in '128,,64'"),
+    (["deep", "--hidden", "128,0"], "argument --hidden: '0' in '128,0': must be a positive integer"),
+    (["conv", "--filters", "8,x"], "argument --filters: 'x' in '8,x': not an integer"),
+    (["dense", "--stream", "maybe"], "argument --stream: must be true or false"),
+    (["dense", "--code-size", "0"], "argument --code-size: must be a positive integer, got 0"),
+    (["sparse", "--activity-l1", "-1"], "argument --activity-l1: must be a number >= 0"),
+    (["vae", "--beta", "nan"], "argument --beta: must be a finite number"),
+    (["dense", "--batch-size", "0"], "argument --batch-size: must be a positive integer, got 0"),
+    (["dense", "--limit", "0"], "argument --limit: must be a positive integer, got 0"),
+    (["dense", "--lr", "-1"], "argument --lr: must be a number > 0"),
+    (["dense", "--lr", "nan"], "argument --lr: must be a finite number"),
+    (["dense", "--warmup", "1"], "argument --warmup: must be a fraction in [0, 1)"),
+    (["dense", "--memory-budget", "0"], "argument --memory-budget: must be a number > 0"),
+])
+def test_train_values_are_checked_while_parsing(argv, needle, tmp_path, capsys, exit_code):
+    out = tmp_path / "x"
+    assert exit_code(["train", *argv, *TINY, "--out", str(out)]) == 2
+    assert needle in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_stream_takes_the_usual_spellings_of_true_and_false(tmp_path, capsys):
+    assert main(["train", "dense", *TINY, "--stream", "No", "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["data"]["stream"] is False
+
+
+@pytest.mark.parametrize("argv,usage", [
+    (["train", "--epochs", "1"], "MODEL is required"),
+    (["reconstruct", "RUN"], "give -o FIGURE and/or --npy FILE"),
+])
+def test_missing_arguments_are_usage_errors(argv, usage, capsys, exit_code):
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: ae {argv[0]}") and f"ae {argv[0]}: error: {usage}" in err
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_reconstruct_needs_a_positive_n(run_dir, tmp_path, n, capsys, exit_code):
+    assert exit_code(["reconstruct", str(run_dir), "--n", n, "-o", str(tmp_path / "r.png")]) == 2
+    assert f"argument --n: must be a positive integer, got {n}" in capsys.readouterr().err
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_an_unknown_option_is_reported_by_its_command(run_dir, capsys, exit_code):
+    assert exit_code(["evaluate", str(run_dir), "-o", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "ae evaluate: error: unrecognized arguments: -o x" in err and "did you mean" not in err
+    assert exit_code(["evaluate", str(run_dir), "--jsn"]) == 2
+    assert "did you mean '--json'" in capsys.readouterr().err
+
+
+def test_a_read_only_run_is_evaluated_and_says_it_was_not_saved(run_dir, tmp_path, monkeypatch, capsys):
+    from autoencoders.cli import run_cmd
+
+    def refuse(path, obj):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(run_cmd, "write_json", refuse)
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["n"] == 360
+    assert err.strip() == f"note: metrics not saved: cannot write {run_dir / 'metrics.json'} (Permission denied)"
+
+
+def _copy_run(run_dir, dest, **data):
+    """A copy of the digits run whose config.json names other data (as if the data had changed)."""
+    import shutil
+
+    shutil.copytree(run_dir, dest)
+    config = json.loads((dest / "config.json").read_text())
+    config["data"].update(data)
+    (dest / "config.json").write_text(json.dumps(config))
+    return dest
+
+
+def test_a_run_whose_data_changed_shape_is_a_clear_error(run_dir, tmp_path, capsys):
+    data = tmp_path / "d.npz"
+    np.savez(data, x_train=np.zeros((20, 10, 10), np.float32), x_test=np.zeros((5, 10, 10), np.float32))
+    run = _copy_run(run_dir, tmp_path / "run", name=str(data))
+    for command in (["evaluate", str(run)], ["encode", str(run), "-o", str(tmp_path / "c.npy")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert (f"run {run}: {data} (test) now holds samples of shape (1, 10, 10), but the run's model takes "
+                "(1, 8, 8)") in err, err
+
+
+def test_a_run_that_held_out_validation_is_told_to_use_split_train(run_dir, tmp_path, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, np.zeros((20, 8, 8), np.float32))
+    run = _copy_run(run_dir, tmp_path / "run", name=str(data), validation="0.2")
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "this run held out --validation 0.2 of it for validation; use split 'train' (--split train)" in err
+    assert "hold out part of it" not in err
+    assert main(["evaluate", str(run), "--split", "train", "--json"]) == 0

@@ -34,11 +34,13 @@ def test_score_a_npy_file_to_stdout_with_a_fixed_threshold(run_dir, tmp_path, ca
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--threshold", "high"], "--threshold must be 'auto' or a number"),
+    (["--threshold", "high"], "argument --threshold: must be 'auto' or a finite number, got 'high'"),
+    (["--threshold", "nan"], "argument --threshold: must be 'auto' or a finite number, got 'nan'"),
+    (["--percentile", "101"], "argument --percentile: must be a percentile in [0, 100]"),
     (["--split", "validation"], "unknown split of digits 'validation'"),
 ])
-def test_score_errors(run_dir, argv, needle, capsys):
-    assert main(["score", str(run_dir), "digits", *argv]) == 2
+def test_score_errors(run_dir, argv, needle, capsys, exit_code):
+    assert exit_code(["score", str(run_dir), "digits", *argv]) == 2
     assert needle in capsys.readouterr().err
 
 

@@ -226,3 +226,15 @@ def test_unsupported_suffix(tmp_path):
     path.write_text("1")
     with pytest.raises(DataError, match=f"{path}: unsupported file type '.txt'"):
         load_dataset(str(path))
+
+
+def test_a_csv_wider_than_any_sensible_series_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from autoencoders.data import files
+
+    monkeypatch.setattr(files, "MAX_CSV_COLUMNS", 5)
+    path = tmp_path / "wide.csv"
+    path.write_text("1,2,3,4,5\n" + ",".join(["1"] * 6) + "\n")
+    with pytest.raises(DataError, match=f"{path} line 2: 6 columns; .* at most 5 "):
+        load_dataset(str(path), window=1)
+    path.write_text("1,2,3,4,5\n6,7,8,9,10\n")
+    assert load_dataset(str(path), window=1).images.shape == (2, 1, 5)

@@ -12,6 +12,7 @@ from autoencoders.report.experiments import (
     get_profile,
     recipes_named,
     run_config,
+    select,
 )
 
 
@@ -40,3 +41,13 @@ def test_recipe_sets_and_unknown_names():
     assert recipes_named("all") == RECIPES
     with pytest.raises(ConfigError, match="fast"):
         recipes_named("fats")
+
+
+def test_select_names_each_experiment_once():
+    assert [e.key for e in select(" conv,dense")] == ["conv", "dense"]
+    with pytest.raises(ConfigError, match="experiment 'dense' is named twice in 'dense,conv,dense'"):
+        select("dense,conv,dense")
+    with pytest.raises(ConfigError, match="empty experiment name in 'dense,'"):
+        select("dense,")
+    with pytest.raises(ConfigError, match="did you mean 'dense'"):
+        select("dens")

@@ -19,6 +19,7 @@ import torch
 
 from autoencoders import api
 from autoencoders.cli import main
+from autoencoders.config import RunConfig
 from autoencoders.errors import ConfigError, DataError
 from autoencoders.explore import explore, run_names, runtime
 from autoencoders.viz.latent import prior_grid
@@ -75,7 +76,7 @@ def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
 
     monkeypatch.setattr(page, "run_payload", lambda run, name, seed: {"name": name})
     monkeypatch.setattr(page, "strip", lambda run: {"images": [], "labels": None})
-    runs = [(name, SimpleNamespace(model=SimpleNamespace(input_shape=shape)))
+    runs = [(name, SimpleNamespace(model=SimpleNamespace(input_shape=shape), config=RunConfig()))
             for name, shape in [("mnist", (1, 28, 28)), ("rgb", (3, 32, 32)), ("digits", (1, 8, 8)),
                                 ("rows", (28, 28))]]
     payload = page.page_payload(runs)
@@ -84,6 +85,20 @@ def test_runs_the_pad_cannot_draw_are_listed_with_a_reason(monkeypatch):
     assert "(3, 32, 32)" in reasons["rgb"] and "the pad is (28, 28) (from mnist)" in reasons["digits"]
     with pytest.raises(ConfigError, match="none of the runs can be shown: rgb"):
         page.page_payload(runs[1:2])
+
+
+def test_a_run_that_held_out_validation_is_not_advised_to_hold_out_validation(run_dir, tmp_path, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, np.zeros((20, 8, 8), np.float32))
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    config["data"].update(name=str(data), validation="0.2")
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["explore", str(run), "-o", str(tmp_path / "p.html")]) == 2
+    err = capsys.readouterr().err
+    assert (f"none of the runs can be shown: run has no test images to show ({data} has no 'test' split: a file "
+            "or folder without splits is all split 'train', and this run held out --validation 0.2 of it") in err
+    assert "hold out part of it" not in err and not (tmp_path / "p.html").exists()
 
 
 @pytest.fixture(scope="module")

@@ -128,3 +128,26 @@ def test_denoise_errors_name_the_file(kind, needle, conv_run, tmp_path, capsys):
     source = bad_input(tmp_path, kind)
     assert main(["denoise", str(conv_run), str(source), "-o", str(tmp_path / "o.png")]) == 2
     assert needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["codes", "--n", "0"], "argument --n: must be a positive integer, got 0"),
+    (["denoise", "--n", "0", "--figure", "{tmp}/f.png"], "argument --n: must be a positive integer, got 0"),
+    (["sample", "--n", "0"], "argument --n: must be a positive integer, got 0"),
+    (["latent", "--n", "0"], "argument --n: must be a positive integer, got 0"),
+    (["manifold", "--n", "0"], "argument --n: must be a positive integer, got 0"),
+    (["interpolate", "--steps", "-1"], "argument --steps: must be a positive integer, got -1"),
+    (["interpolate", "--pair", "0", "-1"], "argument --pair: must be an integer >= 0, got -1"),
+    (["likelihood", "--limit", "0"], "argument --limit: must be a positive integer, got 0"),
+    (["likelihood", "--limit", "-5"], "argument --limit: must be a positive integer, got -5"),
+    (["likelihood", "--batch-size", "0"], "argument --batch-size: must be a positive integer, got 0"),
+    (["likelihood", "--k", "0"], "argument --k: must be a positive integer, got 0"),
+    (["likelihood", "--chunk", "0"], "argument --chunk: must be a positive integer, got 0"),
+    (["sample", "--seed", "-1"], "argument --seed: must be in 0.."),
+])
+def test_numbers_are_checked_while_parsing(argv, needle, run_dir, tmp_path, capsys, exit_code):
+    command, *rest = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    output = [] if command in ("denoise", "likelihood") else ["-o", str(tmp_path / "out.png")]
+    assert exit_code([command, str(run_dir), *rest, *output]) == 2
+    assert needle in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -111,3 +111,15 @@ def test_report_links_the_explorer(report_dir):
     assert page.stat().st_size < 10e6  # every experiment's model, in one page
     assert 'href="explorer.html"' in (report_dir / "report.html").read_text()
     assert "](explorer.html)" in (report_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize("only,needle", [
+    ("dense,dense", "argument --only: experiment 'dense' is named twice in 'dense,dense'"),
+    ("dens", "argument --only: unknown experiment 'dens' (did you mean 'dense'?)"),
+])
+def test_reproduce_only_is_checked_while_parsing(only, needle, tmp_path, capsys, exit_code):
+    out = tmp_path / "out"
+    assert exit_code(["reproduce", "--profile", "tiny", "--data", "digits", "--only", only, "--out", str(out),
+                      "--quiet"]) == 2
+    assert needle in capsys.readouterr().err
+    assert not out.exists()

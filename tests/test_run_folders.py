@@ -83,14 +83,15 @@ def test_resume_to_a_smaller_budget_is_refused_and_changes_nothing(run, capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--epochs", "0"], "epochs and batch_size must be >= 1"),
-    (["--seed", str(2**70)], "seed must be an integer in 0.."),
-    (["--lr", "inf"], "lr must be a finite number"),
-    (["--nproc", "0"], "--nproc must be >= 1"),
+    (["--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
+    (["--seed", str(2**70)], "argument --seed: must be in 0.."),
+    (["--lr", "inf"], "argument --lr: must be a finite number"),
+    (["--nproc", "0"], "argument --nproc: must be a positive integer"),
+    (["--validation", "1.5"], "validation must be 'test' or a fraction in (0, 1)"),
 ])
-def test_bad_train_values_are_errors_before_anything_is_written(argv, needle, tmp_path, capsys):
+def test_bad_train_values_are_errors_before_anything_is_written(argv, needle, tmp_path, capsys, exit_code):
     out = tmp_path / "x"
-    assert main(TRAIN + ["--out", str(out)] + argv) == 2
+    assert exit_code(TRAIN + ["--out", str(out)] + argv) == 2
     assert needle in _err(capsys)
     assert not (out / "config.json").exists()
 

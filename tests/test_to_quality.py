@@ -33,3 +33,11 @@ def test_table_has_one_column_per_recipe(tmp_path, monkeypatch):
     text = out.read_text()
     assert "| experiment | target (test set) | fast | modern |" in text and "| dense | bce <= 0.9" in text
     assert json.loads(out.with_suffix(".json").read_text())["rows"][0]["experiment"] == "dense"
+
+
+def test_only_is_checked_while_parsing(tmp_path, capsys, exit_code):
+    out = tmp_path / "t.md"
+    assert exit_code(["bench", "--to-quality", "--only", "vae,vae", "--data", "digits", "--max-seconds", "1",
+                      "-o", str(out)]) == 2
+    assert "argument --only: experiment 'vae' is named twice in 'vae,vae'" in capsys.readouterr().err
+    assert not out.exists()

@@ -22,7 +22,7 @@ import torch
 
 from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
 from .data import EVAL_BATCH, Batch, load_run_data, load_split
-from .errors import ConfigError, TrainingError, unknown
+from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .modules import check_contract, check_fits, check_json, class_path, own_module
 from .registry import create_model, model_defaults, train_defaults
@@ -80,8 +80,19 @@ class Run:
             if self.config.data.name == IN_MEMORY:
                 raise ConfigError("this run trained on in-memory data, which a run folder does not keep: "
                                   "pass samples to run.evaluate(x)")
-            self._splits[split] = load_split(self.config.data, split, self.device, self.config.train.seed)
+            batch = load_split(self.config.data, split, self.device, self.config.train.seed)
+            self.check_shape(tuple(batch[0].shape[1:]), split)
+            self._splits[split] = batch
         return self._splits[split]
+
+    def check_shape(self, shape: tuple, split: str) -> None:
+        """Raise DataError unless samples of `shape` (from `split` of the run's data) fit the model:
+        the data a run names may have changed since it trained (a file rewritten)."""
+        expected = tuple(self.model.input_shape)
+        if shape != expected:
+            raise DataError(f"run {self.path}: {self.config.data.name} ({split}) now holds samples of shape "
+                            f"{shape}, but the run's model takes {expected} (config.json's model.input_shape): "
+                            "the data changed since the run trained")
 
     def evaluate(self, data="test") -> dict:
         """Loss terms, per-pixel BCE/MSE, PSNR, SSIM and code statistics on a whole split.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -25,14 +26,24 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, args=None, namespace=None):
+        """An unknown option is reported by the command it was given to (its usage, its options):
+        argparse leaves them to the top-level parser, which would suggest other commands' options."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(self, "commands", {}).get(getattr(namespace, "command", None))
+            (command or self).error("unrecognized arguments: " + " ".join(extras))
+        return namespace
+
     def error(self, message):
         m = re.search(r"unrecognized arguments: (\S+)", message)
-        if m and m.group(1).startswith("-"):
+        word = m.group(1).split("=")[0] if m else ""
+        if word.startswith("--"):  # a short option (-o) is too short to have a nearest one
             options = [s for a in self._actions for s in a.option_strings]
             for sub in self._subparsers._group_actions if self._subparsers else []:
                 for p in getattr(sub, "choices", {}).values():
                     options += [s for a in p._actions for s in a.option_strings]
-            message += suggest(m.group(1).split("=")[0], options)
+            message += suggest(word, [o for o in options if o != word])
         super().error(message)
 
 
@@ -59,6 +70,8 @@ def main(argv=None) -> int:
     debug = args.debug or os.environ.get("AE_DEBUG", "") not in ("", "0")
     try:
         return args.func(args) or 0
+    except UsageError as e:
+        parser.commands[args.command].error(str(e))  # usage line, message, exit 2
     except AutoencodersError as e:
         if debug:
             raise
@@ -113,14 +126,33 @@ def _first_line(e: Exception) -> str:
     return text[0][:300] if text else "(no message)"
 
 
+# argparse types: each value is checked while the command line is parsed, so a bad one is a
+# one-line "argument --flag: ..." error with exit 2 before any work starts (and no value means
+# something nobody asked for: `--n 0` "all", `--limit -5` "all but five"). Torch-free: `--help`.
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def finite_float(text: str) -> float:
+    """Any real number; nan and inf compare false (or true) with everything, so they are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def seed(text: str) -> int:
     """An argparse type: a seed torch's generators take (0..2**32-1), like TrainConfig.seed."""
     from ..config import MAX_SEED
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    value = _integer(text)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED}, got {value}")
     return value
@@ -142,6 +174,100 @@ def load_run_arg(args):
     from ..api import load_run
 
     return load_run(args.run, device=getattr(args, "device", "cpu"), trust_module=args.trust_module)
+
+
+def positive_int(text: str) -> int:
+    """A count or a size (samples, images, epochs, steps): 1 or more; 0 would mean nothing or 'all'."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An index (a sample's position): 0 or more; a negative one would count from the end."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A rate, a budget or a limit (lr, GB, seconds, a norm): finite and > 0."""
+    value = finite_float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A weight (a penalty's, the KL term's): finite and >= 0; 0 turns the term off."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share of something that must leave some of it (the warm-up's share of the steps): [0, 1)."""
+    value = finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def percentile(text: str) -> float:
+    """A percentile: a number in [0, 100]."""
+    value = finite_float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentile in [0, 100], got {text!r}")
+    return value
+
+
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def boolean(text: str) -> bool:
+    """true/yes/1 or false/no/0 (any case); anything else is a mistake, not false."""
+    word = text.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise argparse.ArgumentTypeError(f"must be true or false (or yes/no, 1/0), got {text!r}")
+    return word in _TRUE
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """Comma-separated widths, e.g. 128,64: at least one, each a positive integer, no empty items
+    (`--hidden ,` used to mean no hidden layer at all)."""
+    items = [item.strip() for item in text.split(",")]
+    if not any(items):
+        raise argparse.ArgumentTypeError(f"needs one or more comma-separated positive integers, e.g. 128,64; "
+                                         f"got {text!r}")
+    values = []
+    for item in items:
+        if not item:
+            raise argparse.ArgumentTypeError(f"empty item in {text!r}; give positive integers separated by commas")
+        try:
+            values.append(positive_int(item))
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"{item!r} in {text!r}: {e}" if len(items) > 1 else str(e)) from None
+    return tuple(values)
+
+
+def experiments(text: str) -> str:
+    """Comma-separated experiments of `ae reproduce` / `ae bench --to-quality`, checked by the one
+    rule for them (report.experiments.select: known names, each once) before anything trains."""
+    from ..report.experiments import select
+
+    try:
+        select(text)
+    except AutoencodersError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+class UsageError(Exception):
+    """A command line that parses but cannot run as given (a missing argument argparse cannot
+    express): `main` prints the command's usage and the message, and exits 2."""
 
 
 class _Version(argparse.Action):
@@ -167,6 +293,7 @@ def build_parser() -> Parser:
 
     for module in (data_cmd, train_cmd, run_cmd, model_cmd, report_cmd, use_cmd, explore_cmd, bench_cmd):
         module.register(sub)
+    parser.commands = sub.choices  # name -> its parser, for UsageError's usage line
     return parser
 
 

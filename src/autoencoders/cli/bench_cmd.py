@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from . import experiments, positive_float, positive_int
+
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="training throughput vs an idiomatic PyTorch loop and the matmul peak")
     p.add_argument("--models", help="comma-separated registered models (default: the article's)")
-    p.add_argument("--epochs", type=int, default=3, help="measured epochs per loop, after one warm-up")
+    p.add_argument("--epochs", type=positive_int, default=3, help="measured epochs per loop, after one warm-up")
     p.add_argument("--data", default="mnist")
-    p.add_argument("--limit", type=int, help="use the first N training samples")
+    p.add_argument("--limit", type=positive_int, help="use the first N training samples")
     p.add_argument("--bf16", action="store_true", default=None, help="also time bf16 autocast")
     p.add_argument("-o", "--output", help="Markdown table, JSON beside it (default: bench/RESULTS.md, "
                                           "or bench/TO_QUALITY.md with --to-quality)")
@@ -16,8 +18,9 @@ def register(sub) -> None:
     q.add_argument("--to-quality", action="store_true",
                    help="seconds until each experiment's test metric reaches its target, per recipe")
     q.add_argument("--recipes", default="fast,modern,article", help="comma-separated recipes to compare")
-    q.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
-    q.add_argument("--max-seconds", type=float, default=600.0,
+    q.add_argument("--only", type=experiments,
+                   help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
+    q.add_argument("--max-seconds", type=positive_float, default=600.0,
                    help="give up on a modern or article run after this much training time (default: 600); "
                         "the fast recipe runs its own budget")
     p.set_defaults(func=_bench)

@@ -11,34 +11,35 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..fileio import write_json
-from . import add_run_argument, load_run_arg, print_json, seed
+from . import add_run_argument, load_run_arg, nonnegative_int, positive_int, print_json, seed
 
 
 def register(sub) -> None:
     p = _command(sub, "codes", _codes, "the article's picture of codes (each (8,4,4) code as 4x32)")
-    p.add_argument("--n", type=int, default=10, help="codes in the figure")
+    p.add_argument("--n", type=positive_int, default=10, help="codes in the figure")
     p = _command(sub, "denoise", _denoise, "denoise an image, a folder of images or a .npy", output=False)
     p.add_argument("input", nargs="?", help="image file, folder of images or .npy (default: the split)")
     p.add_argument("-o", "--output", help="where the denoised INPUT goes, in the same form")
     p.add_argument("--figure", help="also write noisy-over-denoised rows (.png, .pdf, .svg)")
-    p.add_argument("--n", type=int, default=10, help="images in the figure")
+    p.add_argument("--n", type=positive_int, default=10, help="images in the figure")
     p = _command(sub, "sample", _sample, "images decoded from codes drawn from the prior (VAE)")
-    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--n", type=positive_int, default=64, help="number of samples")
     p.add_argument("--seed", type=seed, default=0)
     p = _command(sub, "latent", _latent, "codes of a split coloured by label (PCA/t-SNE above 2-D)")
     p.add_argument("--method", choices=("pca", "tsne"), default="pca")
-    p.add_argument("--n", type=int, default=None, help="use the first N samples (t-SNE is slow)")
+    p.add_argument("--n", type=positive_int, default=None, help="use the first N samples (t-SNE is slow)")
     p = _command(sub, "manifold", _manifold, "decoded grid over the prior's quantiles (2-D VAE)")
-    p.add_argument("--n", type=int, default=15, help="grid size (n x n images)")
+    p.add_argument("--n", type=positive_int, default=15, help="grid size (n x n images)")
     p = _command(sub, "interpolate", _interpolate, "decoded codes along the line between two samples")
-    p.add_argument("--pair", type=int, nargs=2, default=(0, 1), metavar=("I", "J"), help="sample indices")
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--pair", type=nonnegative_int, nargs=2, default=(0, 1), metavar=("I", "J"), help="sample indices")
+    p.add_argument("--steps", type=positive_int, default=10, help="codes decoded along the line, both ends included")
     p = _command(sub, "likelihood", _likelihood, "test ELBO, importance-weighted bound, active units (VAE)",
                  output=False)
-    p.add_argument("--k", type=int, default=5000, help="importance samples (5000 for reported numbers)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per pass")
-    p.add_argument("--chunk", type=int, default=None, help="samples per decoder pass (default: fits ~4096 rows)")
-    p.add_argument("--limit", type=int, default=None, help="use the first N samples only")
+    p.add_argument("--k", type=positive_int, default=5000, help="importance samples (5000 for reported numbers)")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="images per pass")
+    p.add_argument("--chunk", type=positive_int, default=None,
+                   help="samples per decoder pass (default: fits ~4096 rows)")
+    p.add_argument("--limit", type=positive_int, default=None, help="use the first N samples only")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true", help="print JSON (also written to RUN/likelihood.json)")
 
@@ -92,7 +93,7 @@ def _latent(args) -> None:
 
     run = load_run_arg(args)
     inputs, _, labels = run.split(args.split)
-    n = args.n or len(inputs)
+    n = len(inputs) if args.n is None else args.n
     labels = None if labels is None else labels[:n]
     _save(latent_scatter(run.encode(inputs[:n]), labels, method=args.method), args.output)
 
@@ -127,7 +128,7 @@ def _likelihood(args) -> None:
     run = load_run_arg(args)
     model = _variational(run, "likelihood")
     _, targets, _ = run.split(args.split)  # the data itself (binarized as the run's validation data)
-    x = targets[: args.limit] if args.limit else targets
+    x = targets if args.limit is None else targets[: args.limit]
     report = likelihood_report(model, x, k=args.k, batch_size=args.batch_size, chunk=args.chunk, seed=args.seed)
     report = {"split": args.split, "model": run.config.model.name, **report}
     write_json(run.path / "likelihood.json", report)

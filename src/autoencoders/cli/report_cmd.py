@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import experiments, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="train and evaluate the article's seven experiments; write a report")
@@ -13,8 +15,9 @@ def register(sub) -> None:
                         "article's budgets), article (its own optimizers), both (modern and article), all")
     p.add_argument("--data", default="mnist", help="dataset (default: mnist)")
     p.add_argument("--out", default="reproduce", help="output folder (runs are reused from it)")
-    p.add_argument("--only", help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", type=experiments,
+                   help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--no-train", action="store_true",
                    help="report only the runs already finished in OUT/runs; list the others as not run")
     p.add_argument("--quiet", action="store_true")

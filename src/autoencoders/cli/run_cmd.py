@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..fileio import write_json, write_npy
-from . import add_run_argument, load_run_arg, print_json
+from . import UsageError, add_run_argument, load_run_arg, positive_int, print_json
 
 
 def register(sub) -> None:
@@ -13,7 +15,7 @@ def register(sub) -> None:
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("reconstruct", help="originals over reconstructions (figure) and/or all as .npy")
     _run_args(p)
-    p.add_argument("--n", type=int, default=10, help="images in the figure")
+    p.add_argument("--n", type=positive_int, default=10, help="images in the figure")
     p.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg)")
     p.add_argument("--npy", help="write every reconstruction of the split as (N, C, H, W) float32")
     p.set_defaults(func=_reconstruct)
@@ -34,17 +36,25 @@ def _run_args(p) -> None:
 def _evaluate(args) -> None:
     run = load_run_arg(args)
     metrics = run.evaluate(args.split)
-    write_json(run.path / "metrics.json", metrics)
+    try:
+        write_json(run.path / "metrics.json", metrics)
+        unsaved = None
+    except OSError as e:  # a read-only run is still worth evaluating: print, and say it was not kept
+        unsaved = f"note: metrics not saved: cannot write {run.path / 'metrics.json'} ({e.strerror or e})"
     if args.json:
         print_json(metrics)
-        return
-    for key, value in metrics.items():
-        print(f"{key:>20}: {value:.5f}" if isinstance(value, float) else f"{key:>20}: {value}")
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>20}: {value:.5f}" if isinstance(value, float) else f"{key:>20}: {value}")
+    if unsaved:
+        print(unsaved, file=sys.stderr)
 
 
 def _reconstruct(args) -> None:
     from ..viz import reconstruction_figure, save_figure
 
+    if not (args.output or args.npy):
+        raise UsageError("give -o FIGURE and/or --npy FILE")
     run = load_run_arg(args)
     inputs, targets, _ = run.split(args.split)
     if args.output:
@@ -55,8 +65,6 @@ def _reconstruct(args) -> None:
     if args.npy:
         write_npy(args.npy, run.reconstruct(inputs).numpy().astype("float32"))
         print(args.npy)
-    if not (args.output or args.npy):
-        raise SystemExit("ae reconstruct: error: give -o FIGURE and/or --npy FILE")
 
 
 def _encode(args) -> None:

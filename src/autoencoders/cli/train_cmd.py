@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import FIELD_HELP, MODEL_OPTION_HELP, DataConfig, TrainConfig
-from ..errors import ConfigError
-from . import print_json
+from . import UsageError, boolean, fraction, int_list, nonnegative_float, positive_float, positive_int, print_json, seed
 
 _DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
 _TRAIN_FLAGS = list(dataclasses.fields(TrainConfig))
-_TYPES = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true", "yes")}
+# Every numeric config field is a count, a size or a rate (> 0) unless listed in _FIELD_TYPES;
+# config.py's validate() checks the same values again for config.json files and Python callers.
+_TYPES = {"int": positive_int, "float": positive_float, "str": str, "bool": boolean}
+_FIELD_TYPES = {"seed": seed, "warmup": fraction}
 
 
 def register(sub) -> None:
@@ -22,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
-    p.add_argument("--nproc", type=int, help="train on N processes (one per GPU) through torchrun")
+    p.add_argument("--nproc", type=positive_int, help="train on N processes (one per GPU) through torchrun")
     for f in _DATA_FLAGS + _TRAIN_FLAGS:
         _add_field_flag(p, f.name, f.type, f.default)
     _add_model_flags(p)
@@ -39,7 +41,7 @@ def _add_field_flag(p, name: str, type_, default) -> None:
         p.add_argument(flag, action="store_true", default=None, help=FIELD_HELP[name] + shown)
         return
     base = str(type_).split(" | ")[0]
-    p.add_argument(flag, type=_TYPES.get(base, str), default=None, metavar=_metavar(base),
+    p.add_argument(flag, type=_FIELD_TYPES.get(name, _TYPES.get(base, str)), default=None, metavar=_metavar(base),
                    help=FIELD_HELP[name] + shown)
 
 
@@ -67,11 +69,15 @@ def _metavar(kind) -> str:
 
 
 def _parser_for(default):
+    """The argparse type of a model option, from its default: widths, counts and weights (the
+    models' int options are sizes, their float options the weights of loss terms)."""
     if isinstance(default, bool):
-        return lambda s: s.lower() in ("1", "true", "yes")
+        return boolean
     if isinstance(default, (tuple, list)):
-        return lambda s: tuple(int(v) for v in s.split(",") if v)
-    return type(default) if isinstance(default, (int, float)) else str
+        return int_list
+    if isinstance(default, int):
+        return positive_int
+    return nonnegative_float if isinstance(default, float) else str
 
 
 def _train(args) -> None:
@@ -84,7 +90,7 @@ def _train(args) -> None:
         run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
     else:
         if not args.model:
-            raise SystemExit("ae train: error: MODEL is required (see `ae models`), or --resume RUN")
+            raise UsageError("MODEL is required (see `ae models`), or --resume RUN")
         options = {k: v for k, v in vars(args).items() if v is not None and _is_config_key(k)}
         options = {k.removeprefix("model__"): v for k, v in options.items()}
         config = api.make_config(args.model, args.data, **options)
@@ -114,8 +120,6 @@ def _exec_torchrun(nproc: int, argv: list[str]) -> None:
     import os
     import sys
 
-    if nproc < 1:
-        raise ConfigError(f"--nproc must be >= 1, got {nproc}")
     rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
     rest = [a for a in rest if not a.startswith("--nproc=")]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from ..errors import ConfigError
 from ..fileio import write_text
-from . import add_run_argument, load_run_arg
+from . import add_run_argument, finite_float, load_run_arg, percentile
 
 
 def register(sub) -> None:
@@ -16,9 +16,9 @@ def register(sub) -> None:
     add_run_argument(p)
     p.add_argument("input", help="a dataset name (digits, mnist, fashion-mnist) or a .npy/.npz file")
     p.add_argument("--split", help="split of INPUT (default: test for built-ins, train for files)")
-    p.add_argument("--threshold", help="'auto' (the --percentile of the run's training-set errors) "
+    p.add_argument("--threshold", type=_threshold, help="'auto' (the --percentile of the run's training-set errors) "
                    "or a number: adds an `anomaly` column, 1 above it")
-    p.add_argument("--percentile", type=float, default=99.0, help="for --threshold auto (default: 99)")
+    p.add_argument("--percentile", type=percentile, default=99.0, help="for --threshold auto (default: 99)")
     p.add_argument("--metric", choices=("bce", "mse"), help="error per value (default: the model's loss)")
     p.add_argument("-o", "--output", help="scores file (.csv); default: stdout")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -45,7 +45,7 @@ def _score(args) -> None:
         threshold = threshold_from_scores(train_scores, args.percentile)
         how = f" ({args.percentile:g}th percentile of {len(train_scores)} training errors)"
     elif args.threshold is not None:
-        threshold = _number(args.threshold)
+        threshold = args.threshold
     table = _csv(scores, None if labels is None else labels.numpy(), threshold)
     if args.output:
         write_text(args.output, table)
@@ -58,11 +58,14 @@ def _score(args) -> None:
     print(summary + (f"; wrote {args.output}" if args.output else ""), file=sys.stderr)
 
 
-def _number(text: str) -> float:
+def _threshold(text: str):
+    """An argparse type: 'auto', or a finite number (nan would flag nothing, -inf everything)."""
+    if text == "auto":
+        return text
     try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"--threshold must be 'auto' or a number, got {text!r}") from None
+        return finite_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a finite number, got {text!r}") from None
 
 
 def _csv(scores, labels, threshold) -> str:

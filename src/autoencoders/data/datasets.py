@@ -177,9 +177,15 @@ def _windows(x: torch.Tensor, y, window: int, stride: int, source: str):
     return x, (None if y is None else y.repeat_interleave(k))
 
 
+def split_names(name: str) -> list[str]:
+    """The splits a dataset offers: train and test for the built-ins, those of a file (train only
+    for a .npy, a .csv or a folder; an .npz's x_<split> arrays)."""
+    return list(_IDX_PREFIX) if name in BUILTINS else files.splits_of(_user_path(name))
+
+
 def dataset_info(name: str, *, data_dir=None, offline: bool = False) -> dict:
     """What a dataset holds: shape, splits and counts, value range, classes, source, checksums."""
-    splits = list(_IDX_PREFIX) if name in BUILTINS else files.splits_of(_user_path(name))
+    splits = split_names(name)
     parts = {s: _load_raw(name, s, data_dir, offline, None, None, False) for s in splits}
     x0, _, meta = parts[splits[0]]
     info = {

@@ -26,6 +26,9 @@ from . import npyfile
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 MAX_CLASSES = 65536  # labels are class indices; a label of 10**12 would mean 10**12 class names
+# A CSV series' columns are the features of one step: a sequence model's layers grow with them
+# (an LSTM of code size 64 over F features has ~5 * 64 * F weights: 10 million columns, 13 GB).
+MAX_CSV_COLUMNS = 100_000
 # What a damaged .npy/.npz makes numpy's header parser, zipfile and zlib raise.
 _READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
                 SyntaxError, tokenize.TokenError, RuntimeError, MemoryError, KeyError, RecursionError,
@@ -205,7 +208,8 @@ def read_csv(path: Path) -> np.ndarray:
     """A CSV time series -> (T, F) float32; rows are time steps, a non-numeric first row a header."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f), 1) if any(c.strip() for c in r)]
+            rows = [(i, _width_checked(r, path, i)) for i, r in enumerate(csv.reader(f), 1)
+                    if any(c.strip() for c in r)]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise DataError(f"cannot read {path} as CSV: {e}") from e
     if rows and not _numeric(rows[0][1]):
@@ -222,6 +226,17 @@ def read_csv(path: Path) -> np.ndarray:
     if not np.isfinite(series).all():
         raise DataError(f"{path}: the series contains NaN or infinite values")
     return series
+
+
+def _width_checked(row: list[str], path: Path, line: int) -> list[str]:
+    """A row, refused (before the next one is read) when it has more columns than features are
+    sensible: the model built for them would be absurd, and the file is likely one series written
+    across instead of down."""
+    if len(row) > MAX_CSV_COLUMNS:
+        raise DataError(f"{path} line {line}: {len(row):,} columns; a CSV series has one row per time step "
+                        f"and one column per feature, at most {MAX_CSV_COLUMNS:,} (a series written as one "
+                        "row? put one value per line)")
+    return row
 
 
 def _numeric(row: list[str]) -> bool:

@@ -25,7 +25,7 @@ import torch
 
 from ..errors import ConfigError, DataError
 from .batches import Batch, Presentation, fixed_batch
-from .datasets import BUILTINS, Dataset, load_dataset
+from .datasets import BUILTINS, Dataset, load_dataset, split_names
 from .streams import BatchSource, NpyRows, Resident, Streamed
 
 BUDGET_FRACTION = 0.5  # of the memory available at the start of a run, when no budget is given
@@ -63,9 +63,24 @@ def load_split(config, split: str, device, seed: int) -> Batch:
     What reads a run reads its data: a `data_dir` the config names is a path from a file, read but
     never created or downloaded into (`ae data fetch NAME --data-dir DIR` fills it when asked).
     """
+    missing = missing_split(config, split)
+    if missing:
+        raise DataError(f"{missing}; use split 'train' (--split train)")
     offline = config.offline or config.data_dir is not None
     ds = load_dataset(config.name, split, **dict(load_kwargs(config), offline=offline))
     return fixed_batch(ds.images.to(device), Presentation.from_config(config), seed, ds.labels)
+
+
+def missing_split(config, split: str) -> str | None:
+    """Why a run that held out a --validation fraction of a file without splits cannot reload
+    `split` (None when it can, or when the data is not such a file). The loader's own message
+    advises holding out a fraction with --validation, which such a run already did."""
+    if config.validation == "test" or split == "train" or config.name in BUILTINS:
+        return None
+    if not Path(config.name).expanduser().exists() or split in split_names(config.name):
+        return None  # gone: the loader says so; or the split is there
+    return (f"{config.name} has no '{split}' split: a file or folder without splits is all split 'train', "
+            f"and this run held out --validation {config.validation} of it for validation")
 
 
 def load_run_data(config, device, seed: int) -> RunData:

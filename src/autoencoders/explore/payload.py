@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..data import load_split
+from ..data.splits import missing_split
 from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
 from ..export import export_model
 from ..viz.latent import prior_grid
@@ -30,11 +31,16 @@ GRID = 15  # the manifold's n x n grid
 
 
 def unsupported(run) -> str | None:
-    """Why the page cannot show `run` (None when it can): it draws one grey H x W picture."""
+    """Why the page cannot show `run` (None when it can): it draws one grey H x W picture, and
+    the run's test images."""
     shape = tuple(run.model.input_shape)
-    if (len(shape) == 3 and shape[0] == 1) or len(shape) == 2:
-        return None
-    return f"takes samples of shape {shape}; the page draws single-channel pictures (1, H, W) or (H, W) sequences"
+    if not ((len(shape) == 3 and shape[0] == 1) or len(shape) == 2):
+        return f"takes samples of shape {shape}; the page draws single-channel pictures (1, H, W) or (H, W) sequences"
+    missing = missing_split(run.config.data, "test")
+    if missing:
+        return (f"has no test images to show ({missing}); the page shows a run's test split: train on "
+                "data with one (an .npz with x_train and x_test arrays)")
+    return None
 
 
 def picture_size(run) -> tuple[int, int]:
@@ -46,6 +52,7 @@ def clean_split(run, split: str):
     """(inputs (N, *input_shape), labels (N,) or None): a split as the run sees it, without noise."""
     data = dataclasses.replace(run.config.data, noise=None, binarize=None, noise_fixed=False)
     inputs, _, labels = load_split(data, split, torch.device("cpu"), run.config.train.seed)
+    run.check_shape(tuple(inputs.shape[1:]), split)
     return inputs, labels
 
 

@@ -119,15 +119,21 @@ PROFILES = {
 
 
 def select(only: str | None) -> tuple[Experiment, ...]:
-    """The experiments named in a comma-separated list (all when None)."""
-    if not only:
+    """The experiments named in a comma-separated list (all when None), each named once: a
+    repeated name would train and report the same experiment twice."""
+    if only is None:
         return EXPERIMENTS
     keys = {e.key: e for e in EXPERIMENTS}
     picked = []
-    for key in only.split(","):
-        if key.strip() not in keys:
-            raise ConfigError(unknown("experiment", key.strip(), keys))
-        picked.append(keys[key.strip()])
+    for key in (k.strip() for k in only.split(",")):
+        if not key:
+            raise ConfigError(f"empty experiment name in {only!r}; give names separated by commas, "
+                              f"e.g. dense,conv (known: {', '.join(keys)})")
+        if key not in keys:
+            raise ConfigError(unknown("experiment", key, keys))
+        if keys[key] in picked:
+            raise ConfigError(f"experiment '{key}' is named twice in {only!r}; name each experiment once")
+        picked.append(keys[key])
     return tuple(picked)
 
 
