@@ -57,3 +57,9 @@ def test_bce_from_logits_matches_probability_bce():
     out = model(x)
     ref = torch.nn.functional.binary_cross_entropy(out.recon, x)
     assert torch.allclose(out.terms["recon"], ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [(), (128, 0), (-4,)])
+def test_deep_needs_hidden_layers_from_any_caller(hidden):
+    with pytest.raises(ConfigError, match="hidden must be one or more positive widths"):
+        create_model("deep", (1, 8, 8), hidden=hidden)

@@ -59,4 +59,7 @@ def sparse(input_shape, code_size=32, activity_l1=1e-4, loss="bce"):
 @register_model(train_defaults={"batch_size": 256})
 def deep(input_shape, hidden=(128, 64), code_size=32, loss="bce"):
     """The article's deep autoencoder: input -> 128 -> 64 -> 32 -> 64 -> 128 -> input."""
-    return DenseAutoencoder(input_shape, tuple(hidden), code_size, 0.0, loss)
+    hidden = tuple(hidden)
+    if not hidden or min(int(h) for h in hidden) < 1:  # no hidden layer is `dense`, not a deep net
+        raise ConfigError(f"deep: hidden must be one or more positive widths, got {list(hidden)}")
+    return DenseAutoencoder(input_shape, hidden, code_size, 0.0, loss)
