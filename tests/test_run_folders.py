@@ -258,7 +258,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         return real(tensors, path, metadata=metadata)
 
     monkeypatch.setattr(checkpoint, "save_file", full_on_second_epoch)
-    with pytest.raises(TrainingError, match="no space left on device while writing .*previous checkpoint is intact"):
+    with pytest.raises(TrainingError, match="no space left on device while writing .*checkpoint of epoch 1 is intact"):
         ae.train("dense", epochs=2, code_size=8, out=tmp_path / "run", quiet=True)
     monkeypatch.setattr(checkpoint, "save_file", real)
     assert not list((tmp_path / "run").glob("state.tmp*"))
