@@ -111,7 +111,7 @@ class Trainer:
                 break
             start = time.perf_counter()
             record = {"epoch": epoch, "train": self.train_epoch(model, train, epoch, n_batches)}
-            _check_diverged(unwrap(model), record["train"], history[0]["train"] if history else record["train"], epoch)
+            _check_diverged(unwrap(model), record, history[0] if history else record)
             if val is not None:
                 record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
                                          precision=self.config.precision)
@@ -225,17 +225,18 @@ DIVERGED_FLOOR = 1.0  # ... and above this (a first loss near 0 may wobble), or 
 DIVERGED_ABS = 1e30  # ... this large (float32 overflows at 3.4e38) has diverged
 
 
-def _check_diverged(model, train: dict, first: dict, epoch: int) -> None:
+def _check_diverged(model, record: dict, first: dict) -> None:
     """Stop a run that blew up without a NaN loss: before validation and the checkpoint, so the
     last checkpoint stays a sound one.
 
-    Diverged: |loss| > 1e30, or loss > 1e3 x the first epoch's of this fit (1e3 x its magnitude)
-    and > 1, or a parameter became NaN/inf. Healthy runs of the repo's models start below 1 per
-    pixel (a VAE's nats per sample, ~100, fall too) and never come near.
+    record, first : this epoch's history record and that of the first epoch of this fit (a resumed
+    run compares with its first resumed epoch). Diverged: |train loss| > 1e30, or train loss
+    > 1e3 x |the first's| and > 1, or a parameter became NaN/inf. Healthy runs of the repo's models
+    start below 1 per pixel (a VAE's nats per sample, ~100) and fall: they never come near.
     """
-    loss, ref = train.get("loss", 0.0), first.get("loss", 0.0)
+    epoch, loss, ref = record["epoch"], record["train"].get("loss", 0.0), first["train"].get("loss", 0.0)
     if abs(loss) > DIVERGED_ABS or (loss > DIVERGED_RATIO * abs(ref) and loss > DIVERGED_FLOOR):
-        why = f"the training loss diverged at epoch {epoch} ({loss:.4g}; {ref:.4g} in the first epoch)"
+        why = f"the training loss diverged at epoch {epoch} ({loss:.4g}; {ref:.4g} at epoch {first['epoch']})"
     elif (name := _nonfinite_parameter(model)) is not None:
         why = f"the training diverged at epoch {epoch}: parameter {name} became NaN or inf"
     else:
