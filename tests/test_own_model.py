@@ -8,7 +8,7 @@ import torch
 
 import autoencoders as ae
 from autoencoders.data import load_dataset
-from autoencoders.errors import ConfigError, DataError, TrainingError
+from autoencoders.errors import ConfigError, DataError
 from autoencoders.evaluation.anomaly import reconstruction_errors, roc_auc
 from autoencoders.export import export_model
 from autoencoders.models import AutoencoderProtocol, Output
@@ -210,7 +210,10 @@ def test_the_contract_check_leaves_weights_statistics_modes_and_rng_alone():
 
 
 def test_nan_in_streamed_data_is_blamed_on_the_data_not_the_learning_rate():
-    # Regression: "non-finite loss ... Try a lower --lr": streamed data is not scanned before training.
-    with pytest.raises(TrainingError, match=r"batch \d+; .* That batch's data holds NaN or inf values") as info:
+    # Regression: "non-finite loss ... Try a lower --lr", and a NaN validation loss recorded:
+    # streamed data is not scanned before training.
+    with pytest.raises(DataError, match=r"training data holds NaN or inf values: they made the loss non-finite "
+                                        r"at epoch 1, batch 1; training stopped and no checkpoint was written"):
         ae.train(TinyAE(), data=_Items(list(_NAN)), **FAST)
-    assert "--lr" not in str(info.value)
+    with pytest.raises(DataError, match=r"the validation data holds NaN or inf values \(sample 5, the first\)"):
+        ae.train(TinyAE(), data=_X, val=_Items(list(_NAN)), **FAST)

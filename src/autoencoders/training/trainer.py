@@ -28,7 +28,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data import EVAL_BATCH, Batch, as_source
-from ..errors import ConfigError, TrainingError
+from ..errors import ConfigError, DataError, TrainingError
 from . import distributed as dist
 from .checkpoint import load_state, unwrap
 from .schedule import lr_at, set_lr
@@ -115,6 +115,8 @@ class Trainer:
             if val is not None:
                 record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
                                          precision=self.config.precision)
+                if not math.isfinite(record["val"].get("loss", 0.0)):
+                    _check_data(val.fixed_batches(self.config.seed), "validation data")  # else recorded as NaN
             record.update(lr=self.optimizer.param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 3))
             history.append(record)
             self._advance(epoch, record)
@@ -157,24 +159,26 @@ class Trainer:
                 break
         bad = _first_nonfinite(losses[:done])
         if bad is not None:
-            raise TrainingError(f"non-finite loss ({losses[bad].item()}) at epoch {epoch}, batch {bad + 1}; "
-                                f"training stopped and {_kept(epoch)}. {self._blame(source, epoch, bad)}")
+            where = f"at epoch {epoch}, batch {bad + 1}; training stopped and {_kept(epoch)}"
+            self._check_batch_data(source, epoch, bad, where)
+            raise TrainingError(f"non-finite loss ({losses[bad].item()}) {where}. "
+                                "Try a lower --lr or --precision fp32.")
         return _reduce_means(sums, seen)
 
     def _epoch_generator(self, epoch: int) -> torch.Generator:
         """Draws every batch of `epoch` (permutation, noise, binarization): the same on every replay."""
         return torch.Generator(device=self.device).manual_seed(self.config.seed * 1_000_003 + epoch)
 
-    def _blame(self, source, epoch: int, b: int) -> str:
-        """Whether batch `b`'s data or the optimization made the loss non-finite: the batch is drawn
-        again (only after a failure) and its input and target checked."""
+    def _check_batch_data(self, source, epoch: int, b: int, where: str) -> None:
+        """DataError if batch `b` of `epoch` holds NaN/inf, so that a non-finite loss from the data is
+        not blamed on the learning rate. Streamed data is not scanned before training; the batch is
+        drawn again (the same generator: the same batch) only after a failure."""
         batches = source.epoch(self._epoch_generator(epoch), self.config.batch_size, b + 1)
         batch = next(itertools.islice(batches, b, None))
         batches.close()
-        if all(bool(torch.isfinite(t).all()) for t in (batch.input, batch.target)):
-            return "Try a lower --lr or --precision fp32."
-        return ("That batch's data holds NaN or inf values (not the learning rate's doing): "
-                "fix or drop those samples.")
+        if _nonfinite_rows(batch).any():
+            raise DataError(f"the training data holds NaN or inf values: they made the loss non-finite {where}; "
+                            "fix or drop those samples (the learning rate is not at fault)")
 
     def _step(self, model, batch: Batch, sums: dict, total_steps: int) -> torch.Tensor:
         """One optimizer step on this rank's part of `batch`; returns the detached loss."""
@@ -213,6 +217,22 @@ def _reduce_means(sums: dict, total: int) -> dict:
     names = list(sums)
     stacked = dist.all_reduce_sum(torch.stack([torch.as_tensor(sums[k]) for k in names]))
     return {k: float(v) / total for k, v in zip(names, stacked.tolist())}
+
+
+def _check_data(batches, what: str) -> None:
+    """DataError naming the first sample (in order) of `batches` holding NaN or inf."""
+    seen = 0
+    for batch in batches:
+        bad = _nonfinite_rows(batch).nonzero()
+        if len(bad):
+            raise DataError(f"the {what} holds NaN or inf values (sample {seen + int(bad[0, 0])}, the first); "
+                            "fix or drop those samples")
+        seen += len(batch.input)
+
+
+def _nonfinite_rows(batch: Batch) -> torch.Tensor:
+    """(B,) True where a row's input or target holds NaN or inf."""
+    return ~(torch.isfinite(batch.input).flatten(1).all(1) & torch.isfinite(batch.target).flatten(1).all(1))
 
 
 def _first_nonfinite(losses: torch.Tensor) -> int | None:
