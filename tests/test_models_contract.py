@@ -80,6 +80,16 @@ def test_honours_the_protocol(name):
     assert is_variational(model) == ("vae" in name)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_passes_the_check_run_on_users_own_modules(name):
+    """training/contract.py refuses nothing the registry builds (the check must never be stricter than the contract)."""
+    from autoencoders.data import as_source
+    from autoencoders.training.contract import check_module
+
+    model, x = build(name)
+    check_module(model, as_source(x), as_source(x), precision="bf16" if name == "dense" else "fp32")
+
+
 def test_registering_the_same_factory_twice_is_harmless():
     def twice_test_model(input_shape):
         return create_model("dense", input_shape)

@@ -259,12 +259,32 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         return real(tensors, path, metadata=metadata)
 
     monkeypatch.setattr(checkpoint, "save_file", full_on_second_epoch)
-    with pytest.raises(TrainingError, match="no space left on device while writing .*previous checkpoint is intact"):
+    with pytest.raises(TrainingError, match="no space left on device while writing .*checkpoint of epoch 1 is intact"):
         ae.train("dense", epochs=2, code_size=8, out=tmp_path / "run", quiet=True)
     monkeypatch.setattr(checkpoint, "save_file", real)
     assert not list((tmp_path / "run").glob("state.tmp*"))
     assert json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["state"]["epoch"] == 1
     assert ae.resume(tmp_path / "run", epochs=2, quiet=True).history[-1]["epoch"] == 2
+
+
+def test_a_failed_first_checkpoint_says_none_was_written(tmp_path, monkeypatch):
+    # Regression: "the previous checkpoint is intact" when there was none (`ae evaluate` then found no weights).
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    with pytest.raises(TrainingError, match="no space left on device while writing .*; no checkpoint was written yet"):
+        ae.train("dense", epochs=1, limit=64, out=tmp_path / "run", quiet=True)
+    monkeypatch.undo()
+
+    def no_history(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("autoencoders.training.callbacks.open", no_history, raising=False)
+    with pytest.raises(TrainingError, match="history.jsonl; no checkpoint was written yet"):
+        ae.train("dense", epochs=1, limit=64, out=tmp_path / "again", quiet=True)
 
 
 def test_a_nonfinite_first_epoch_does_not_claim_a_checkpoint(tmp_path, monkeypatch):

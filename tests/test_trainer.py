@@ -171,3 +171,48 @@ def test_trainer_on_plain_tensors_with_callbacks_and_max_steps():
     trainer = Trainer(model, ae.TrainConfig(epochs=5, batch_size=16, device="cpu"), callbacks=[counter], max_steps=7)
     history = trainer.fit(torch.rand(64, 1, 8, 8), torch.rand(16, 1, 8, 8))
     assert trainer.state.step == counter.batches == 7 and len(history) == 2 and "val" in history[-1]
+
+
+def test_max_steps_zero_takes_no_step():
+    # Regression: the budget was checked after each step, so max_steps=0 (or a resumed run already
+    # at max_steps) took one.
+    from autoencoders.training import Trainer
+
+    model = DenseAutoencoder((1, 8, 8), hidden=(), code_size=4)
+    before = [p.clone() for p in model.parameters()]
+    trainer = Trainer(model, ae.TrainConfig(epochs=2, batch_size=16, device="cpu"), max_steps=0)
+    assert trainer.fit(torch.rand(32, 1, 8, 8)) == [] and trainer.state.step == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    with pytest.raises(ae.ConfigError, match="max_steps must be None or an int >= 0, got -1"):
+        Trainer(model, ae.TrainConfig(device="cpu"), max_steps=-1)
+
+
+def test_a_loss_that_explodes_without_nan_stops_and_names_the_cure(tmp_path, monkeypatch):
+    # Regression: a finite loss growing a million-fold trained on to the end of the budget.
+    calls = {"n": 0}
+
+    def exploding(self, z):
+        calls["n"] += 1
+        return {"blowup": torch.tensor(1e6)} if calls["n"] > 5 + 4 else {}  # 4 train + 1 val calls per epoch
+
+    monkeypatch.setattr(DenseAutoencoder, "penalties", exploding)
+    with pytest.raises(TrainingError, match=r"loss diverged at epoch 3 .*checkpoint of epoch 2 was kept. "
+                                            r"Try a lower --lr, or --clip-grad"):
+        ae.train("dense", epochs=4, out=tmp_path / "run", **FAST)
+    _, meta = load_weights(tmp_path / "run" / "model.safetensors")
+    assert meta["epoch"] == "2"
+
+
+def test_parameters_turned_inf_stop_before_the_checkpoint():
+    from autoencoders.training import Callback, Trainer
+
+    class Poison(Callback):  # the last step of epoch 1 leaves an inf weight; the epoch's loss is finite
+        def on_batch_end(self, trainer, batch, n_batches):
+            if batch == n_batches - 1:
+                with torch.no_grad():
+                    trainer.model.encoder[0].bias[0] = float("inf")
+
+    model = DenseAutoencoder((1, 8, 8), hidden=(), code_size=4)
+    trainer = Trainer(model, ae.TrainConfig(epochs=2, batch_size=16, device="cpu"), callbacks=[Poison()])
+    with pytest.raises(TrainingError, match=r"diverged at epoch 1: parameter encoder.0.bias became NaN or inf"):
+        trainer.fit(torch.rand(32, 1, 8, 8))

@@ -24,11 +24,12 @@ from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is
 from .data import EVAL_BATCH, Batch, load_run_data, load_split
 from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
-from .modules import check_contract, check_fits, check_json, class_path, own_module
+from .modules import check_fits, check_json, class_path, own_module
 from .registry import create_model, model_defaults, train_defaults
 from .training import distributed, fit, fit_module
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json, saved_trainer_state
+from .training.contract import check_contract
 from .training.integrity import check_weights
 from .training.rundir import claim
 from .training.trainer import evaluate_loss, fast_layout, resolve_device

@@ -1,4 +1,5 @@
-"""Users' own modules: the contract check, how a run folder names a class, and rebuilding it.
+"""Users' own modules: how a run folder names a class, and rebuilding it (the contract check is
+training/contract.py).
 
 A run of a module that is not in the registry records it as "package.module:Class" plus the
 JSON-able keyword arguments its constructor takes (`model_args`). `load_run` fills the module the
@@ -16,18 +17,8 @@ import torch
 
 from .config import ModelConfig
 from .errors import ConfigError, TrainingError
-from .models.base import AutoencoderProtocol
 from .training.checkpoint import WEIGHTS
 from .training.integrity import check_weights
-
-
-def check_contract(module) -> None:
-    """ConfigError naming what `module` lacks of AutoencoderProtocol (models/base.py)."""
-    if not isinstance(module, AutoencoderProtocol):
-        members = ("input_shape", "loss_kind", "encode", "decode", "decode_logits")
-        missing = [m for m in members if not hasattr(module, m)]
-        raise ConfigError(f"{type(module).__name__} does not honour the model contract "
-                          f"(models.base.AutoencoderProtocol): missing {', '.join(missing)}")
 
 
 def class_path(cls) -> str:

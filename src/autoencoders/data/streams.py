@@ -104,23 +104,35 @@ class Streamed:
     """
 
     def __init__(self, dataset, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0,
-                 workers: int | None = None):
-        self.dataset, self.presentation, self.seed = dataset, presentation, seed
+                 workers: int | None = None, name: str = "data"):
+        self.dataset, self.presentation, self.seed, self.name = dataset, presentation, seed, name
         self.device = torch.device(device)
         self.workers = min(4, ((os.cpu_count() or 2) - 1) // 2) if workers is None else int(workers)
-        first = _split_item(_collate([dataset[0]]))[0]
-        self.sample_shape = tuple(first.shape[1:])
+        self.sample_shape = _check_dataset(dataset, name)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def _loader(self, chunks: "Chunks") -> Iterator[tuple]:
         cuda = self.device.type == "cuda"
-        loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, collate_fn=_collate,
-                            pin_memory=cuda, prefetch_factor=4 if self.workers else None)
-        for item in loader:
-            x, y = _split_item(item)
+        loader = iter(DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, collate_fn=_collate,
+                                 pin_memory=cuda, prefetch_factor=4 if self.workers else None))
+        for b in range(len(chunks)):
+            try:
+                x, y = _split_item(next(loader))
+            except DataError:
+                raise
+            except (RuntimeError, TypeError, ValueError, IndexError, KeyError) as e:  # raised by the user's Dataset
+                raise self._unreadable(chunks.rows(b), e) from None
             yield as_float(x.to(self.device, non_blocking=cuda)), None if y is None else y.to(self.device)
+
+    def _unreadable(self, rows: list, error: Exception) -> DataError:
+        """Which sample of a batch that would not load or stack is at fault (read again one by one)."""
+        for r in rows:
+            if (shape := _item_shape(self.dataset, r, self.name)) != self.sample_shape:
+                return DataError(f"{self.name} sample {r} has shape {shape}, the first has {self.sample_shape}")
+        return DataError(f"{self.name}: the batch of samples {rows[:4]}... does not load: "
+                         f"{type(error).__name__}: {error}")
 
     def epoch(self, gen: torch.Generator, batch_size: int, n_batches: int) -> Iterator[Batch]:
         """As `Resident.epoch`: the same permutation and the same draws from `gen`."""
@@ -245,10 +257,86 @@ def _split_item(item) -> tuple[torch.Tensor, torch.Tensor | None]:
     return item[0], (item[1] if len(item) > 1 else None)
 
 
-def as_source(data, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0):
-    """A BatchSource as it is; a torch Dataset streamed; tensors or arrays (N, ...) held resident."""
+def as_source(data, presentation: Presentation = Presentation(), *, device="cpu", seed: int = 0,
+              name: str = "data"):
+    """A BatchSource as it is; a torch Dataset streamed; tensors or arrays (N, ...) held resident.
+
+    name : what the data is to the user ("training data"), for the DataError that refuses it:
+    anything but samples, none at all, or samples unlike each other.
+    """
     if isinstance(data, BatchSource):
+        _check_count(len(data), name)
         return data
     if isinstance(data, torch.utils.data.Dataset):
-        return Streamed(data, presentation, device=device, seed=seed)
-    return Resident(data, None, presentation, seed=seed, device=device)
+        return Streamed(data, presentation, device=device, seed=seed, name=name)
+    return Resident(as_samples(data, name), None, presentation, seed=seed, device=device)
+
+
+def as_samples(data, name: str = "data") -> torch.Tensor:
+    """`data` as one numeric tensor (N, *sample_shape): None, a generator, strings or ragged lists
+    would otherwise end in a TypeError from torch.as_tensor that names nothing."""
+    if data is None or isinstance(data, (str, bytes, dict)) or not hasattr(data, "__len__"):
+        what = "None" if data is None else f"a {type(data).__name__}"
+        raise DataError(f"{name} is {what}: pass a tensor or array (N, *sample_shape) in [0, 1] (e.g. "
+                        "torch.stack(list(samples))), or a torch Dataset")
+    if not torch.is_tensor(data):
+        try:
+            data = np.asarray(data)
+        except ValueError as e:  # a list of samples of different shapes
+            raise _ragged(data, name, e) from None
+        if data.dtype.kind not in "biuf":
+            held = {"U": "strings", "S": "bytes", "O": "Python objects"}.get(data.dtype.kind, f"{data.dtype} values")
+            raise DataError(f"{name} holds {held} (numpy dtype {data.dtype}); samples must be numbers in [0, 1]")
+        data = torch.as_tensor(data)
+    if data.is_complex() or data.ndim < 2:
+        raise DataError(f"{name} is a {data.dtype} tensor of shape {tuple(data.shape)}; it must be real "
+                        "numbers shaped (N, *sample_shape), N samples first")
+    _check_count(len(data), name)
+    return data
+
+
+def _ragged(data, name: str, error: Exception) -> DataError:
+    """The first sample whose shape differs from the first one's."""
+    first = np.shape(data[0])
+    for i, item in enumerate(data):
+        if np.shape(item) != first:
+            return DataError(f"{name} sample {i} has shape {tuple(np.shape(item))}, the first has {tuple(first)}")
+    return DataError(f"{name} cannot be read as an array (N, *sample_shape): {error}")
+
+
+def _check_count(n: int, name: str) -> None:
+    if n == 0:
+        raise DataError(f"{name} is empty (0 samples): there is nothing to train or validate on")
+
+
+def _check_dataset(dataset, name: str) -> tuple:
+    """A map-style Dataset's sample shape, from its first and last items: a `__len__` that counts
+    more than `__getitem__` gives, or a last sample unlike the first, fails here, not mid-epoch."""
+    if not hasattr(type(dataset), "__len__"):
+        raise DataError(f"{name} is a {type(dataset).__name__} without __len__: pass a map-style torch Dataset "
+                        "(__len__ and __getitem__)")
+    n = len(dataset)
+    _check_count(n, name)
+    first = _item_shape(dataset, 0, name)
+    if (last := _item_shape(dataset, n - 1, name)) != first:
+        raise DataError(f"{name} sample {n - 1} has shape {last}, the first has {first}")
+    return first
+
+
+def _item_shape(dataset, i: int, name: str) -> tuple:
+    """The shape of sample `i` as a batch would hold it; a DataError naming `i` if it is no sample."""
+    try:
+        item = dataset[i]
+    except Exception as e:  # noqa: BLE001 - the user's __getitem__: any failure is theirs to see, with its index
+        raise DataError(f"{name} item {i} of {len(dataset)} (its len()) cannot be read: "
+                        f"{type(e).__name__}: {e}") from None
+    if isinstance(item, dict):
+        raise DataError(f"{name} item {i} is a dict (keys {', '.join(map(str, item))}); a Dataset must return a "
+                        "sample tensor or a (sample, label) pair")
+    try:
+        sample = _split_item(_collate([item]))[0]
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise DataError(f"{name} item {i} is not a numeric sample ({type(item).__name__}): {e}") from None
+    if sample.is_complex():
+        raise DataError(f"{name} item {i} holds {sample.dtype} values; samples must be real numbers in [0, 1]")
+    return tuple(sample.shape[1:])

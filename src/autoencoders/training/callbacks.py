@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import TrainingError
 from ..fileio import write_text
 from . import distributed as dist
-from .checkpoint import save_state, unwrap
+from .checkpoint import kept_checkpoint, save_state, unwrap
 
 TB_CLOSE_SECONDS = 3.0
 
@@ -142,8 +142,7 @@ class RunLogger(Callback):
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record, sort_keys=True) + "\n")
         except OSError as e:  # a torn line is dropped on reading; the checkpoint is written after this
-            raise TrainingError(f"{e.strerror or e} while writing {path}; the previous checkpoint "
-                                "is intact") from None
+            raise TrainingError(f"{e.strerror or e} while writing {path}; {kept_checkpoint(self.run_dir)}") from None
         if self._tb is None:
             return
         for split in ("train", "val"):

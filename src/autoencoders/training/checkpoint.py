@@ -77,9 +77,10 @@ def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
     try:
         tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
         tensors.update(_rng_tensors())
-        _writing(tmp / "optimizer.safetensors", lambda: save_file(tensors, str(tmp / "optimizer.safetensors")))
-        _writing(tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, metadata))
-        _writing(tmp / "trainer.json",
+        _writing(run_dir, tmp / "optimizer.safetensors",
+                 lambda: save_file(tensors, str(tmp / "optimizer.safetensors")))
+        _writing(run_dir, tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, metadata))
+        _writing(run_dir, tmp / "trainer.json",
                  lambda: write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta}))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -89,17 +90,30 @@ def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    _writing(run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata))
+    _writing(run_dir, run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata))
 
 
-def _writing(path: Path, write) -> None:
+def _writing(run_dir: Path, path: Path, write) -> None:
     """Run `write`; a full disk or other OS failure becomes a TrainingError that says what survived."""
     try:
         write()
     except (OSError, SafetensorError) as e:
         full = getattr(e, "errno", None) == errno.ENOSPC or "os error 28" in str(e) or "No space left" in str(e)
         what = "no space left on device" if full else f"cannot write ({e})"
-        raise TrainingError(f"{what} while writing {path}; the previous checkpoint is intact") from None
+        raise TrainingError(f"{what} while writing {path}; {kept_checkpoint(run_dir)}") from None
+
+
+def kept_checkpoint(run_dir) -> str:
+    """What a failed write leaves, read from the disk for its message: the epoch of the checkpoint
+    there, or that none was written yet (a first epoch's failure: nothing to evaluate or resume)."""
+    try:
+        state = saved_trainer_state(run_dir)
+    except TrainingError:
+        return "the checkpoint in state/ is not readable"
+    if state is None:
+        return "no checkpoint was written yet: there is nothing to evaluate or resume"
+    weights = "" if (Path(run_dir) / WEIGHTS).is_file() else f" (in state/; {WEIGHTS} was not written yet)"
+    return f"the checkpoint of epoch {state['epoch']} is intact{weights}"
 
 
 def _state_dir(run_dir: Path) -> Path:

@@ -14,6 +14,7 @@ from ..errors import TrainingError
 from . import distributed as dist
 from .callbacks import Checkpoint, EarlyStopping, EpochHook, RunLogger
 from .checkpoint import write_config
+from .contract import check_module
 from .datachecks import check_targets
 from .setup import fast_layout, resolve_device
 from .trainer import Trainer
@@ -55,10 +56,11 @@ def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, ou
     device = dist.setup(resolve_device(config.train.device))
     presentation = Presentation.from_config(config.data)
     seed = config.train.seed
-    train = as_source(train, presentation, device=device, seed=seed)
-    val = None if val is None else as_source(val, presentation, device=device, seed=seed)
+    train = as_source(train, presentation, device=device, seed=seed, name="training data")
+    val = None if val is None else as_source(val, presentation, device=device, seed=seed, name="validation data")
     model = fast_layout(model.to(device), train.sample_shape)
     _check_targets(model, train, val, config.data.name)
+    check_module(model, train, val, precision=config.train.precision)  # before the run folder is written
     return _train(model, config, out, device, train, val, None, resume=resume, quiet=quiet,
                   on_epoch_end=on_epoch_end, progress=progress)
 

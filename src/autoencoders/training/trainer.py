@@ -19,6 +19,7 @@ so a run resumed after epoch k equals the uninterrupted run bitwise on CPU.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data import EVAL_BATCH, Batch, as_source
-from ..errors import TrainingError
+from ..errors import ConfigError, DataError, TrainingError
 from . import distributed as dist
 from .checkpoint import load_state, unwrap
 from .schedule import lr_at, set_lr
@@ -63,12 +64,15 @@ class Trainer:
     config : optimizer, lr, schedule/warmup/clip_grad, epochs, batch_size, precision, device, seed.
     device : overrides config.device (e.g. torch.device("cuda", 1)).
     callbacks : Callback objects, called in order (checkpoints are written by a `Checkpoint`).
-    max_steps : stop after this many optimizer steps (mid-epoch), None for the full budget.
+    max_steps : stop once `state.step` (optimizer steps, those of a resumed run included) reaches
+        this, mid-epoch if need be; 0 takes none. None for the full budget.
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainConfig = TrainConfig(), *, device=None, callbacks=(),
                  max_steps: int | None = None):
         config.validate()
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
+            raise ConfigError(f"max_steps must be None or an int >= 0, got {max_steps!r}")
         self.config = config
         self.device = dist.setup(torch.device(device) if device is not None else resolve_device(config.device))
         self.model = model.to(self.device)
@@ -84,8 +88,8 @@ class Trainer:
         resume_from : a run directory whose state/ (weights, optimizer, RNG, TrainerState) to continue.
         The caller's global RNG is left as it was.
         """
-        train = as_source(train, device=self.device, seed=self.config.seed)
-        val = None if val is None else as_source(val, device=self.device, seed=self.config.seed)
+        train = as_source(train, device=self.device, seed=self.config.seed, name="training data")
+        val = None if val is None else as_source(val, device=self.device, seed=self.config.seed, name="validation data")
         n_batches = batches_per_epoch(len(train), self.config.batch_size)
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda), flush_denormals():
@@ -103,15 +107,20 @@ class Trainer:
     def _epochs(self, model, train, val, n_batches: int) -> list[dict]:
         history = []
         for epoch in range(self.state.epoch + 1, self.config.epochs + 1):
+            if self._out_of_steps():
+                break
             start = time.perf_counter()
             record = {"epoch": epoch, "train": self.train_epoch(model, train, epoch, n_batches)}
+            _check_diverged(unwrap(model), record, history[0] if history else record)
             if val is not None:
                 record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
                                          precision=self.config.precision)
+                if not math.isfinite(record["val"].get("loss", 0.0)):
+                    _check_data(val.fixed_batches(self.config.seed), "validation data")  # else recorded as NaN
             record.update(lr=self.optimizer.param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 3))
             history.append(record)
             self._advance(epoch, record)
-            if any(self._call("on_epoch_end", record)) or self._out_of_steps():
+            if any(self._call("on_epoch_end", record)):
                 break
         return history
 
@@ -137,7 +146,7 @@ class Trainer:
         learning rate is set before every step from `state.step` (training/schedule.py).
         """
         model.train()
-        g = torch.Generator(device=self.device).manual_seed(self.config.seed * 1_000_003 + epoch)
+        g = self._epoch_generator(epoch)
         losses = torch.zeros(n_batches, device=self.device)  # checked once per epoch: no per-step host sync
         sums: dict = {}
         seen = done = 0
@@ -148,8 +157,28 @@ class Trainer:
             self._call("on_batch_end", b, n_batches)
             if self._out_of_steps():
                 break
-        _check_finite(losses[:done], epoch)
+        bad = _first_nonfinite(losses[:done])
+        if bad is not None:
+            where = f"at epoch {epoch}, batch {bad + 1}; training stopped and {_kept(epoch)}"
+            self._check_batch_data(source, epoch, bad, where)
+            raise TrainingError(f"non-finite loss ({losses[bad].item()}) {where}. "
+                                "Try a lower --lr or --precision fp32.")
         return _reduce_means(sums, seen)
+
+    def _epoch_generator(self, epoch: int) -> torch.Generator:
+        """Draws every batch of `epoch` (permutation, noise, binarization): the same on every replay."""
+        return torch.Generator(device=self.device).manual_seed(self.config.seed * 1_000_003 + epoch)
+
+    def _check_batch_data(self, source, epoch: int, b: int, where: str) -> None:
+        """DataError if batch `b` of `epoch` holds NaN/inf, so that a non-finite loss from the data is
+        not blamed on the learning rate. Streamed data is not scanned before training; the batch is
+        drawn again (the same generator: the same batch) only after a failure."""
+        batches = source.epoch(self._epoch_generator(epoch), self.config.batch_size, b + 1)
+        batch = next(itertools.islice(batches, b, None))
+        batches.close()
+        if _nonfinite_rows(batch).any():
+            raise DataError(f"the training data holds NaN or inf values: they made the loss non-finite {where}; "
+                            "fix or drop those samples (the learning rate is not at fault)")
 
     def _step(self, model, batch: Batch, sums: dict, total_steps: int) -> torch.Tensor:
         """One optimizer step on this rank's part of `batch`; returns the detached loss."""
@@ -190,14 +219,56 @@ def _reduce_means(sums: dict, total: int) -> dict:
     return {k: float(v) / total for k, v in zip(names, stacked.tolist())}
 
 
-def _check_finite(losses: torch.Tensor, epoch: int) -> None:
+def _check_data(batches, what: str) -> None:
+    """DataError naming the first sample (in order) of `batches` holding NaN or inf."""
+    seen = 0
+    for batch in batches:
+        bad = _nonfinite_rows(batch).nonzero()
+        if len(bad):
+            raise DataError(f"the {what} holds NaN or inf values (sample {seen + int(bad[0, 0])}, the first); "
+                            "fix or drop those samples")
+        seen += len(batch.input)
+
+
+def _nonfinite_rows(batch: Batch) -> torch.Tensor:
+    """(B,) True where a row's input or target holds NaN or inf."""
+    return ~(torch.isfinite(batch.input).flatten(1).all(1) & torch.isfinite(batch.target).flatten(1).all(1))
+
+
+def _first_nonfinite(losses: torch.Tensor) -> int | None:
     bad = (~torch.isfinite(losses)).nonzero()
-    if len(bad):
-        raise TrainingError(
-            f"non-finite loss ({losses[bad[0, 0]].item()}) at epoch {epoch}, batch {bad[0, 0].item() + 1}; "
-            f"training stopped and {_kept(epoch)}. "
-            "Try a lower --lr or --precision fp32."
-        )
+    return int(bad[0, 0]) if len(bad) else None
+
+
+DIVERGED_RATIO = 1e3  # an epoch's train loss this many times the first epoch's ...
+DIVERGED_FLOOR = 1.0  # ... and above this (a first loss near 0 may wobble), or ...
+DIVERGED_ABS = 1e30  # ... this large (float32 overflows at 3.4e38) has diverged
+
+
+def _check_diverged(model, record: dict, first: dict) -> None:
+    """Stop a run that blew up without a NaN loss: before validation and the checkpoint, so the
+    last checkpoint stays a sound one.
+
+    record, first : this epoch's history record and that of the first epoch of this fit (a resumed
+    run compares with its first resumed epoch). Diverged: |train loss| > 1e30, or train loss
+    > 1e3 x |the first's| and > 1, or a parameter became NaN/inf. Healthy runs of the repo's models
+    start below 1 per pixel (a VAE's nats per sample, ~100) and fall: they never come near.
+    """
+    epoch, loss, ref = record["epoch"], record["train"].get("loss", 0.0), first["train"].get("loss", 0.0)
+    if abs(loss) > DIVERGED_ABS or (loss > DIVERGED_RATIO * abs(ref) and loss > DIVERGED_FLOOR):
+        why = f"the training loss diverged at epoch {epoch} ({loss:.4g}; {ref:.4g} at epoch {first['epoch']})"
+    elif (name := _nonfinite_parameter(model)) is not None:
+        why = f"the training diverged at epoch {epoch}: parameter {name} became NaN or inf"
+    else:
+        return
+    raise TrainingError(f"{why}; training stopped and {_kept(epoch)}. Try a lower --lr, or --clip-grad 1.0")
+
+
+def _nonfinite_parameter(model) -> str | None:
+    """The first parameter holding a NaN or inf (one host sync for all of them), or None."""
+    named = list(model.named_parameters())
+    finite = torch.stack([torch.isfinite(p).all() for _, p in named]).tolist() if named else []
+    return next((n for (n, _), ok in zip(named, finite) if not ok), None)
 
 
 def _kept(epoch: int) -> str:
