@@ -104,8 +104,8 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
-        if self.memory_budget is not None and not float(self.memory_budget) > 0:
-            raise ConfigError(f"memory_budget must be > 0 (GB), got {self.memory_budget}")
+        if self.memory_budget is not None and not 0 < float(self.memory_budget) < math.inf:
+            raise ConfigError(f"memory_budget must be a finite number of GB > 0, got {self.memory_budget}")
         if self.noise is not None:
             from .data import parse_noise
 
