@@ -41,3 +41,13 @@ def test_bad_validation_and_noise():
         DataConfig(validation="2").validate()
     with pytest.raises(ConfigError):
         DataConfig(noise="gausian:0.5").validate()
+
+
+@pytest.mark.parametrize("budget", [float("inf"), float("nan"), 0.0, -1.0])
+def test_memory_budget_is_a_finite_positive_number_of_gb(budget, capsys):
+    from autoencoders.cli import main
+
+    with pytest.raises(ConfigError, match="memory_budget must be a finite number of GB > 0"):
+        DataConfig(memory_budget=budget).validate()
+    assert main(["train", "dense", "--memory-budget", str(budget), "--epochs", "1", "--quiet"]) == 2
+    assert "memory_budget must be" in capsys.readouterr().err

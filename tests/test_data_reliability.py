@@ -51,6 +51,10 @@ DAMAGED = {
     "truncated member in .npz": lambda p: _npz(p.with_suffix(".npz"), x=_npy_bytes(np.zeros((5, 8, 8)))[:200]),
     "huge label": lambda p: np.savez(p.with_suffix(".npz"), x=np.zeros((3, 8, 8), np.uint8),
                                      y=np.array([0, 1, 10**12])),
+    "truncated .npy": lambda p: p.with_suffix(".npy").write_bytes(_npy_bytes(np.zeros((5, 8, 8)))[:200]),
+    "pickled .npy": lambda p: np.save(p.with_suffix(".npy"), np.array([None, 1], dtype=object), allow_pickle=True),
+    "negative size in the header": lambda p: p.with_suffix(".npy").write_bytes(
+        _npy_bytes(np.zeros((2, 8, 8), np.uint8)).replace(b"(2, 8, 8)", b"(-2, 8, 8)")),
 }
 
 
@@ -61,6 +65,18 @@ def test_damaged_data_files_are_data_errors(damage, tmp_path):
     with pytest.raises(DataError, match=path.name) as info:
         load_dataset(str(path), as_sequence=damage.endswith("sequence"))
     assert "pickled" not in str(info.value) or "object" in damage
+
+
+@pytest.mark.parametrize("stream", [[], ["--stream", "true"], ["--stream", "false"]], ids=["auto", "true", "false"])
+@pytest.mark.parametrize("damage", DAMAGED, ids=list(DAMAGED))
+def test_damaged_data_files_fail_ae_train_with_one_line(damage, stream, tmp_path, capsys):
+    DAMAGED[damage](tmp_path / "data")
+    path = next(tmp_path.iterdir())
+    argv = TRAIN + ["--data", str(path), "--validation", "0.2", "--out", str(tmp_path / "run"), *stream]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert path.name in err or "stream=True needs" in err
+    assert "internal error" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_random_bytes_are_not_called_pickled_data(tmp_path):

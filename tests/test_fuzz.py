@@ -1,9 +1,13 @@
 """Property-based fuzzing (issue #13): mutated data files and run-folder files may fail, but only
 with the toolkit's own errors (AutoencodersError), never a library's exception or a crash.
 
-CI runs a bounded number of examples per target (seconds). For a long local run set
-AE_FUZZ_SECONDS, e.g. `AE_FUZZ_SECONDS=60 pytest -s tests/test_fuzz.py`: each target then runs
-batches of examples until that many seconds have passed and prints how many it ran.
+Targets: the file loaders alone, the whole `ae train dense --data FILE` path (the CLI's entry:
+the budget's look at the file, resident or streamed loading, one epoch of training), and
+everything that reads a run folder. CI runs a bounded number of examples per target (seconds).
+For a long local run set AE_FUZZ_SECONDS, e.g. `AE_FUZZ_SECONDS=60 pytest -s tests/test_fuzz.py`:
+each target then runs batches of examples until that many seconds have passed and prints how
+many it ran; scripts/fuzz_train_data.py fuzzes `ae train` for a while and counts failures
+instead of stopping at the first.
 """
 
 import io
@@ -22,6 +26,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from autoencoders.api import load_run
+from autoencoders.cli import main
 from autoencoders.data.files import load_path
 from autoencoders.errors import AutoencodersError
 from autoencoders.training.checkpoint import load_config, load_state
@@ -31,6 +36,7 @@ SECONDS = float(os.environ.get("AE_FUZZ_SECONDS", "0") or 0)
 BATCH = settings(max_examples=150, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
 RUN_BATCH = settings(BATCH, max_examples=50)  # each copies a run folder and builds a model: slower
+TRAIN_BATCH = settings(BATCH, max_examples=60)  # each may train a model for an epoch
 
 # A mutation: (operation, position, bytes). Positions favour the first 256 bytes, where the
 # headers are (.npy header, zip local header, PNG IHDR, safetensors header length and JSON).
@@ -100,6 +106,18 @@ def _until_time_is_up(name: str, run_batch) -> None:
               "0 foreign exceptions")
 
 
+def write_mutated(folder: Path, name: str, mutations) -> Path:
+    """A mutated copy of DATA_SEEDS[name] in `folder`: the file, or for an image the folder holding it
+    beside an intact second image."""
+    path = folder / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(mutate(DATA_SEEDS[name], mutations))
+    if name.startswith("folder/"):
+        (path.parent / f"b{path.suffix}").write_bytes(DATA_SEEDS[name])
+        path = path.parent
+    return path
+
+
 def _load_data(path: Path, sequence: bool) -> None:
     try:
         load_path(path, "train", None, None, sequence)
@@ -114,15 +132,38 @@ def test_fuzz_data_files():
     def one(name, mutations, sequence):
         COUNTS["data files"] = COUNTS.get("data files", 0) + 1
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(mutate(DATA_SEEDS[name], mutations))
-            if name.startswith("folder/"):
-                (path.parent / f"b{path.suffix}").write_bytes(DATA_SEEDS[name])
-                path = path.parent
-            _load_data(path, sequence)
+            _load_data(write_mutated(Path(tmp), name, mutations), sequence)
 
     _until_time_is_up("data files", one)
+
+
+TRAIN = ["--debug", "train", "dense", "--epochs", "1", "--code-size", "2", "--batch-size", "4",
+         "--validation", "0.5", "--quiet"]
+# The paths `ae train` can take with a file: the budget's choice, forced streaming or resident,
+# a series' windows, and a budget so small that every streamable file streams.
+TRAIN_OPTIONS = st.sampled_from(([], ["--stream", "true"], ["--stream", "false"], ["--window", "4"],
+                                 ["--memory-budget", "1e-9"]))
+
+
+def train_on(path: Path, options: list, out: Path) -> int:
+    """`ae train dense --data PATH --epochs 1 ...` as the CLI runs it: its exit code, 2 for the toolkit's
+    own errors; --debug lets any other exception (a foreign one: a bug) through to the caller."""
+    try:
+        return main(TRAIN + ["--data", str(path), "--out", str(out), *options])
+    except AutoencodersError:
+        return 2
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_fuzz_ae_train_data():
+    @TRAIN_BATCH
+    @given(name=st.sampled_from(sorted(DATA_SEEDS)), mutations=MUTATIONS, options=TRAIN_OPTIONS)
+    def one(name, mutations, options):
+        COUNTS["ae train --data"] = COUNTS.get("ae train --data", 0) + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            assert train_on(write_mutated(Path(tmp), name, mutations), options, Path(tmp) / "run") in (0, 2)
+
+    _until_time_is_up("ae train --data", one)
 
 
 def _open_run(path: Path) -> None:

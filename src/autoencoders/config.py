@@ -46,7 +46,8 @@ FIELD_HELP = {
     "offline": "never touch the network",
     "stream": "true: read batches from disk (.npy, image folder); false: hold the data in memory "
               "(default: stream when it would exceed --memory-budget)",
-    "memory_budget": "GB the training data may take in memory before it streams (default: half of what is free)",
+    "memory_budget": "GB the training data may take in memory before it streams (default: half of what this "
+                     "process may still allocate)",
     "epochs": "passes over the training set",
     "batch_size": "samples per step (default: the model's, the article's: 256 dense, 128 conv, 100 VAE)",
     "optimizer": "adam, rmsprop or adadelta (the article's, at lr 1.0)",
@@ -90,7 +91,7 @@ class DataConfig:
     data_dir: str | None = None
     offline: bool = False
     stream: bool | None = None  # stream batches from disk; None: when the resident copy exceeds the budget
-    memory_budget: float | None = None  # GB a resident training split may take; None: half of what is free
+    memory_budget: float | None = None  # GB a resident training split may take; None: half of what may be allocated
 
     def validate(self) -> None:
         check_types(self, "data")
@@ -104,8 +105,8 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
-        if self.memory_budget is not None and not float(self.memory_budget) > 0:
-            raise ConfigError(f"memory_budget must be > 0 (GB), got {self.memory_budget}")
+        if self.memory_budget is not None and not 0 < float(self.memory_budget) < math.inf:
+            raise ConfigError(f"memory_budget must be a finite number of GB > 0, got {self.memory_budget}")
         if self.noise is not None:
             from .data import parse_noise
 

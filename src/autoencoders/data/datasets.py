@@ -63,7 +63,10 @@ def load_dataset(name: str, split: str = "train", *, data_dir=None, offline: boo
     """
     resize, window, stride = _check_options(resize, channels, window, stride)
     sequence = as_sequence or window is not None
-    x, y, meta = _load_raw(name, split, data_dir, offline, resize, channels, sequence)
+    try:
+        x, y, meta = _load_raw(name, split, data_dir, offline, resize, channels, sequence)
+    except MemoryError:
+        raise out_of_memory(name) from None
     if meta["kind"] == "image":
         x = _shape_images(x, resize, channels)
         if sequence:
@@ -76,6 +79,24 @@ def load_dataset(name: str, split: str = "train", *, data_dir=None, offline: boo
     if window is not None:
         x, y = _windows(x, y, window, stride, meta["source"])
     return _finish(x, y, meta, name, split)
+
+
+def streamable(name: str) -> bool:
+    """Whether `name` can be read batch by batch from disk: an existing .npy file or folder of images."""
+    if name in BUILTINS:
+        return False
+    path = Path(name).expanduser()
+    return path.is_dir() or (path.suffix.lower() == ".npy" and path.is_file())
+
+
+def out_of_memory(name: str) -> DataError:
+    """The error for data that does not fit in this process's memory (a MemoryError while loading it)."""
+    from .memory import available_bytes
+
+    hint = ("; stream it from disk with --stream true (stream=True), adding --limit N to train on fewer samples"
+            if streamable(name) else "; free memory, or save it as a .npy and stream it with --stream true")
+    return DataError(f"{name}: not enough memory to load it resident (this process may allocate "
+                     f"{available_bytes() / 2**30:.1f} GiB more){hint}")
 
 
 def _finish(x: torch.Tensor, y: torch.Tensor | None, meta: dict, name: str, split: str) -> Dataset:

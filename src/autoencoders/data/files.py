@@ -16,6 +16,7 @@ import tokenize
 import zipfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,9 +30,10 @@ MAX_CLASSES = 65536  # labels are class indices; a label of 10**12 would mean 10
 # A CSV series' columns are the features of one step: a sequence model's layers grow with them
 # (an LSTM of code size 64 over F features has ~5 * 64 * F weights: 10 million columns, 13 GB).
 MAX_CSV_COLUMNS = 100_000
-# What a damaged .npy/.npz makes numpy's header parser, zipfile and zlib raise.
+# What a damaged .npy/.npz makes numpy's header parser, zipfile and zlib raise. Not MemoryError: a
+# damaged header is refused before anything is allocated (npyfile), so one is a real shortage (datasets.py).
 _READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-                SyntaxError, tokenize.TokenError, RuntimeError, MemoryError, KeyError, RecursionError,
+                SyntaxError, tokenize.TokenError, RuntimeError, KeyError, RecursionError,
                 OverflowError, TypeError)
 
 
@@ -92,9 +94,28 @@ def load_array(path: Path) -> np.ndarray:
     return _load_npy(path)
 
 
+def npy_header(path: Path) -> npyfile.Header:
+    """The checked header of a .npy file (shape, dtype, where the data starts), to read it in pieces."""
+    with _reading(path, "a numpy array"), open(path, "rb") as f:
+        return npyfile.read_header(f, os.fstat(f.fileno()).st_size, str(path))
+
+
+def check_npy_pixels(path: Path, header: npyfile.Header) -> None:
+    """Range-check a .npy's pixels as `unit_range` checks a loaded array, a chunk at a time (a file
+    streamed may not fit in memory); 8-bit and boolean files cannot be out of range and are not read."""
+    if header.dtype.kind == "b" or header.dtype == np.uint8:
+        return check_pixels(Pixels(header.dtype, math.prod(header.shape), 0, 0, 0), path)
+    stats = Pixels(header.dtype, 0, None, None, 0)
+    with _reading(path, "a numpy array"), open(path, "rb") as f:
+        f.seek(header.offset)
+        for chunk in npyfile.chunks(f, header, str(path)):
+            stats = stats.merge(Pixels.of(chunk))
+    check_pixels(stats, path)
+
+
 def image_pixels(path: Path, channels: int) -> np.ndarray:
     """One image file -> (channels, H, W) float32 in [0, 1], decoded as image folders are."""
-    return _decoding(path, _pixels, _open_image(path), channels, None)
+    return decode(path, open_image(path), channels)
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -147,37 +168,86 @@ def _from_array(x: np.ndarray, y, path: Path, sequence: bool):
         _check_finite(seq, path)
         return seq, _labels(y, seq.shape[0], path), {"kind": "sequence", "source": str(path),
                                                      "classes": _classes(y)}
-    if x.ndim == 3:
-        x = x[:, None]
-    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
-        x = x.transpose(0, 3, 1, 2)  # channels-last (N, H, W, C), as Keras saves images
-    elif x.ndim != 4:
-        raise DataError(f"{path}: array of shape {x.shape}: images need (N, H, W) or "
-                        "(N, C, H, W); a time series (T, F) or (N, T, F) needs --window N")
-    images = torch.from_numpy(unit_range(x, path))
+    images = torch.from_numpy(unit_range(as_images(x, path), path))
     return images, _labels(y, images.shape[0], path), {"kind": "image", "source": str(path),
                                                        "classes": _classes(y)}
 
 
+def image_shape(shape: tuple, path: Path) -> tuple:
+    """(N, C, H, W) of an array of `shape` read as images: (N, H, W) gains a channel axis, channels-last
+    (N, H, W, C), as Keras saves images, is turned; any other shape is a DataError."""
+    if len(shape) == 3:
+        return (shape[0], 1, *shape[1:])
+    if len(shape) == 4:
+        return (shape[0], shape[3], shape[1], shape[2]) if _channels_last(shape) else tuple(shape)
+    raise DataError(f"{path}: array of shape {tuple(shape)}: images need (N, H, W) or "
+                    "(N, C, H, W); a time series (T, F) or (N, T, F) needs --window N")
+
+
+def as_images(x: np.ndarray, path: Path) -> np.ndarray:
+    """x (N, ...) as (N, C, H, W) images, the axes chosen by `image_shape` (a view of x)."""
+    shape = image_shape(x.shape, path)
+    return x.transpose(0, 3, 1, 2) if _channels_last(x.shape) else x.reshape(shape)
+
+
+def _channels_last(shape: tuple) -> bool:
+    return len(shape) == 4 and shape[-1] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+
+
 def unit_range(x: np.ndarray, path: Path) -> np.ndarray:
     """uint8 (or integers in 0..255) -> /255; floats must already lie in [0, 1]."""
-    if x.dtype == np.bool_:
-        return x.astype(np.float32)
-    if x.size == 0:
-        raise DataError(f"{path}: the array is empty (shape {x.shape})")
-    if x.dtype.kind == "f" and np.isnan(x).any():
-        raise DataError(f"{path}: {int(np.isnan(x).sum())} pixel values are NaN; images need numbers in [0, 1]")
-    lo, hi = x.min(), x.max()
+    check_pixels(Pixels.of(x), path)
+    return to_unit(x)
+
+
+def to_unit(x: np.ndarray) -> np.ndarray:
+    """Checked pixels -> float32 in [0, 1] (native byte order): integers are levels 0..255, divided by 255."""
     if np.issubdtype(x.dtype, np.integer):
+        return x.astype(np.float32) / 255.0
+    return x.astype(np.float32)
+
+
+class Pixels(NamedTuple):
+    """What the range check needs of some pixels (a whole array, or a file chunk by chunk)."""
+
+    dtype: np.dtype
+    size: int
+    lo: object  # None: no values seen yet
+    hi: object
+    nans: int
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> "Pixels":
+        if x.size == 0 or x.dtype == np.bool_:
+            return cls(x.dtype, x.size, None, None, 0)
+        nans = int(np.isnan(x).sum()) if x.dtype.kind == "f" else 0
+        return cls(x.dtype, x.size, x.min(), x.max(), nans)
+
+    def merge(self, other: "Pixels") -> "Pixels":
+        """The stats of both parts together."""
+        pick = lambda f, a, b: b if a is None else a if b is None else f(a, b)  # noqa: E731
+        return Pixels(self.dtype, self.size + other.size, pick(np.fmin, self.lo, other.lo),
+                      pick(np.fmax, self.hi, other.hi), self.nans + other.nans)
+
+
+def check_pixels(p: Pixels, path: Path) -> None:
+    """Pixels must be booleans, integers 0..255 or floats in [0, 1], and there must be some."""
+    if p.dtype == np.bool_:
+        return
+    if p.size == 0:
+        raise DataError(f"{path}: the array is empty (no pixels)")
+    if p.nans:
+        raise DataError(f"{path}: {p.nans} pixel values are NaN; images need numbers in [0, 1]")
+    lo, hi = p.lo, p.hi
+    if np.issubdtype(p.dtype, np.integer):
         if lo < 0 or hi > 255:
             raise DataError(f"{path}: integer pixels range [{lo}, {hi}], expected 0..255")
-        return x.astype(np.float32) / 255.0
-    if not np.issubdtype(x.dtype, np.floating):
-        raise DataError(f"{path}: unsupported dtype {x.dtype}; use uint8 or float in [0, 1]")
+        return
+    if not np.issubdtype(p.dtype, np.floating):
+        raise DataError(f"{path}: unsupported dtype {p.dtype}; use uint8 or float in [0, 1]")
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi > 1:
         hint = " (divide by 255 first?)" if hi <= 255 and lo >= 0 else ""
         raise DataError(f"{path}: float pixels range [{lo:g}, {hi:g}], expected within [0, 1]{hint}")
-    return x.astype(np.float32)
 
 
 def _check_finite(x: torch.Tensor, path: Path) -> None:
@@ -249,11 +319,10 @@ def _numeric(row: list[str]) -> bool:
 
 def load_folder(root: Path, resize, channels):
     """A folder of images (optionally one sub-folder per class) -> (N, C, H, W) in [0, 1]."""
-    paths, labels, classes = _scan(root)
-    images = [_open_image(p) for p in paths]
-    if channels is None:
-        channels = 1 if all(_decoding(p, _is_gray, im) for p, im in zip(paths, images)) else 3
-    arrays = [_decoding(p, _pixels, im, channels, resize) for p, im in zip(paths, images)]
+    paths, labels, classes = scan(root)
+    images = [open_image(p) for p in paths]
+    channels = channels_of(paths, images) if channels is None else channels
+    arrays = [decode(p, im, channels, resize) for p, im in zip(paths, images)]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         first = arrays[0].shape
@@ -267,7 +336,7 @@ def load_folder(root: Path, resize, channels):
     return x, y, {"kind": "image", "source": str(root), "classes": classes}
 
 
-def _scan(root: Path):
+def scan(root: Path):
     """Image paths in a stable order, plus labels and class names when there are class folders."""
     top = images_in(root)
     folders = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")]
@@ -294,7 +363,8 @@ def images_in(folder: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
 
 
-def _open_image(path: Path):
+def open_image(path: Path):
+    """A decoded PIL image of `path`, or a DataError naming it."""
     from PIL import Image  # imported here: only image folders need Pillow
 
     try:
@@ -315,7 +385,17 @@ def _decoding(path: Path, fn, *args):
         raise DataError(f"cannot decode image {path} (mode {args[0].mode}): {e}") from None
 
 
-def _is_gray(im) -> bool:
+def channels_of(paths: list, images: list) -> int:
+    """1 when every image is grey (by mode, or RGB with equal channels), else 3."""
+    return 1 if all(_decoding(p, is_gray, im) for p, im in zip(paths, images)) else 3
+
+
+def decode(path: Path, im, channels: int, resize=None) -> np.ndarray:
+    """A PIL image of `path` -> (channels, H, W) float32 in [0, 1]: the one pixel decoder, resident or streamed."""
+    return _decoding(path, _pixels, im, channels, resize)
+
+
+def is_gray(im) -> bool:
     """Grayscale by mode, or an RGB-like image whose three channels are equal everywhere."""
     if im.mode in _GRAY_MODES:
         return True

@@ -38,7 +38,7 @@ def write_output(source: Path, output: Path, x: torch.Tensor) -> None:
     if source.suffix.lower() == ".npy":
         if output.suffix.lower() != ".npy":
             raise DataError(f"{output}: INPUT is a .npy, so OUTPUT must be a .npy too")
-        original = np.load(source, allow_pickle=False, mmap_mode="r").shape
+        original = files.npy_header(source).shape
         write_npy(output, x.numpy().astype(np.float32).reshape(original))
     elif source.is_dir():
         if output.exists() and not output.is_dir():

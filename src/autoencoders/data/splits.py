@@ -4,8 +4,8 @@
 (noise, binarization), splits off validation data, and picks the path for the training split:
 
 - resident (the fast path) when loading the split (its raw values plus the float32 copy the
-  loader makes, `resident_bytes`) fits in `memory_budget` GB (default: half the memory available
-  now); 8-bit data is then held as uint8;
+  loader makes, `resident_bytes`) fits in `memory_budget` GB (default: half the memory this process
+  may still use, data/memory.py); 8-bit data is then held as uint8;
 - streamed when it does not, or when `stream=True`: a .npy file (read row by row) or a folder of images
   read batch by batch (data/streams.py). `stream=False` forces the resident path.
 
@@ -16,16 +16,15 @@ prepared as validation data is: binarized and corrupted once, seeded).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
+from . import files, memory
 from .batches import Batch, Presentation, fixed_batch
-from .datasets import BUILTINS, Dataset, load_dataset, split_names
+from .datasets import BUILTINS, Dataset, load_dataset, out_of_memory, split_names, streamable
 from .streams import BatchSource, NpyRows, Resident, Streamed
 
 BUDGET_FRACTION = 0.5  # of the memory available at the start of a run, when no budget is given
@@ -88,6 +87,13 @@ def load_run_data(config, device, seed: int) -> RunData:
     presentation = Presentation.from_config(config)
     if should_stream(config):
         return _streamed(config, torch.device(device), seed, presentation)
+    try:
+        return _resident(config, device, seed, presentation)
+    except MemoryError:
+        raise out_of_memory(config.name) from None
+
+
+def _resident(config, device, seed: int, presentation: Presentation) -> RunData:
     train = load_dataset(config.name, "train", **load_kwargs(config))
     if config.validation == "test":
         val = load_dataset(config.name, "test", **load_kwargs(config))
@@ -104,93 +110,68 @@ def load_run_data(config, device, seed: int) -> RunData:
 def should_stream(config) -> bool:
     """The path a run takes: `stream` if given, else whether the resident copy exceeds the budget."""
     if config.stream is not None:
-        if config.stream and not _streamable(config.name):
+        if config.stream and not streamable(config.name):
             raise ConfigError(f"stream=True needs a .npy file or a folder of images, not {config.name!r} "
                               "(built-in datasets fit in memory)")
         return bool(config.stream)
-    if not _streamable(config.name) or config.window or config.as_sequence or config.resize:
+    if not streamable(config.name) or config.window or config.as_sequence or config.resize:
         return False
     return resident_bytes(config.name) > memory_budget(config.memory_budget)
 
 
 def memory_budget(gigabytes: float | None) -> int:
-    """Bytes a resident training split may take: `gigabytes`, else a fraction of what is available."""
+    """Bytes a resident training split may take: `gigabytes`, else a fraction of what this process may
+    still allocate (the machine's free memory, its ulimit -v and its cgroup's limit: data/memory.py)."""
     if gigabytes is not None:
         return int(float(gigabytes) * 2**30)
-    return int(BUDGET_FRACTION * _available_bytes())
+    return int(BUDGET_FRACTION * memory.available_bytes())
 
 
 def resident_bytes(name: str) -> int:
     """Peak memory of loading a .npy or an image folder resident: the file's own values plus the
     float32 copy the loader makes before 8-bit data is compacted back to uint8."""
-    path = Path(name)
+    path = Path(name).expanduser()
     if path.is_dir():
-        files = _image_files(path)
-        from PIL import Image
-
-        with Image.open(files[0]) as im:
-            per = im.size[0] * im.size[1] * len(im.getbands())
-        return len(files) * per * (1 + 4)  # 8-bit pixels, then float32
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
-    return math.prod(array.shape) * (array.dtype.itemsize + 4)
+        paths = _image_files(path)
+        im = files.open_image(paths[0])
+        return len(paths) * im.size[0] * im.size[1] * len(im.getbands()) * (1 + 4)  # 8-bit pixels, then float32
+    header = files.npy_header(path)
+    return header.nbytes + 4 * math.prod(header.shape)
 
 
 def _streamed(config, device: torch.device, seed: int, presentation: Presentation) -> RunData:
-    path = Path(config.name)
+    path = Path(config.name).expanduser()
     if config.validation == "test":
         raise DataError(f"{path} has no 'test' split: a file or folder without splits loads entirely as "
                         "split 'train'; hold out part of it for validation with --validation 0.2")
     if config.window or config.as_sequence or config.resize:
         raise ConfigError("streaming reads images as they are stored: window, as_sequence and resize need "
                           "the resident path (stream=False)")
-    n = _count(path)
+    whole = _open(path, config)
+    n = len(whole)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
     n_val = min(n, max(1, int(round(n * float(config.validation)))))
     keep, held = perm[n_val:], perm[:n_val]
     keep = keep if config.limit is None else keep[: config.limit]
     check_split_sizes(len(keep), len(held), str(path), _how(config))
-    make = lambda rows: Streamed(_open(path, rows, config), presentation, device=device, seed=seed)  # noqa: E731
+    make = lambda rows: Streamed(whole.subset(rows), presentation, device=device, seed=seed)  # noqa: E731
     return RunData(make(keep), make(held), presentation, {"source": str(path), "kind": "image", "n": len(keep),
                                                           "streamed": True})
 
 
-def _open(path: Path, rows, config):
+def _open(path: Path, config):
+    """The whole file or folder, opened (and checked) once for both splits."""
     if path.is_dir():
         from .images import ImageFiles
 
-        return ImageFiles(path, rows, channels=config.channels)
-    return NpyRows(path, rows)
-
-
-def _count(path: Path) -> int:
-    if path.is_dir():
-        return len(_image_files(path))
-    return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
+        return ImageFiles(path, channels=config.channels)
+    return NpyRows(path)
 
 
 def _image_files(path: Path) -> list:
     from .images import image_paths
 
     return image_paths(path)[0]
-
-
-def _streamable(name: str) -> bool:
-    if name in BUILTINS:
-        return False
-    path = Path(name).expanduser()
-    return path.is_dir() or path.suffix.lower() == ".npy"
-
-
-def _available_bytes() -> int:
-    """MemAvailable from /proc/meminfo (Linux), else the physical memory's size."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _hold_out(ds: Dataset, fraction: float, seed: int):

@@ -14,8 +14,10 @@ from it, cut into `n_batches` slices, each turned into (input, target) by the ru
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+from pathlib import Path
 from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
@@ -23,6 +25,7 @@ import torch
 from torch.utils.data import DataLoader, default_collate
 
 from ..errors import DataError
+from . import files
 from .batches import (
     EVAL_BATCH,
     FIXED_NOISE_OFFSET,
@@ -179,8 +182,12 @@ class Chunks:
 class NpyRows(torch.utils.data.Dataset):
     """Rows of a .npy file, read from disk when a batch asks for them (the file is never loaded).
 
-    path : an array (N, H, W), (N, C, H, W) or (N, T, F); uint8 stays uint8 until the device
-    divides it by 255, floats are taken as they are (they must lie in [0, 1]).
+    path : an array of images (N, H, W), (N, C, H, W) or (N, H, W, C), or with image=False any
+    (N, ...) such as sequences (N, T, F). Its header is checked as every .npy's is (data/npyfile.py).
+    Images are shaped, range-checked and scaled as the resident loader does it (files.py): the
+    whole file is range-checked once, here, a chunk at a time (uint8 needs no check); a batch of
+    uint8 stays uint8 until the device divides it by 255, other dtypes become float32 in [0, 1].
+    With image=False rows come back as stored (in native byte order).
     rows : the subset of row indices this dataset exposes (a hold-out split, a limit), or None.
     Rows are read with positioned reads (os.pread) in file order, so only a batch's bytes enter
     the process. Fancy-indexing a memory map instead made the resident set grow towards the file's
@@ -190,9 +197,25 @@ class NpyRows(torch.utils.data.Dataset):
     def __init__(self, path, rows=None, *, image: bool = True):
         self.path, self.image = str(path), image
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
-        self.shape, self.dtype, self.offset = _npy_header(self.path)
+        header = files.npy_header(Path(path))
+        if image:
+            files.image_shape(header.shape, Path(path))  # refused as the resident loader refuses it
+        if header.fortran or not header.shape:
+            raise DataError(f"{path}: streaming reads rows of a C-ordered array (N, ...); this one is "
+                            f"{'Fortran-ordered' if header.shape else 'a single number'}: save it with "
+                            "np.save(path, np.ascontiguousarray(x)), or load it resident (stream=False)")
+        if image:
+            files.check_npy_pixels(Path(path), header)
+        self.shape, self.dtype, self.offset = header.shape, header.dtype, header.offset
         self.row_bytes = math.prod(self.shape[1:]) * self.dtype.itemsize
         self._fd = None  # opened per process (a file descriptor does not travel to workers)
+
+    def subset(self, rows) -> "NpyRows":
+        """These rows of this dataset (a hold-out split, a limit), without reading and checking the file again."""
+        part = copy.copy(self)  # __getstate__: the copy opens its own file descriptor
+        rows = np.asarray(rows, dtype=np.int64)
+        part.rows = rows if self.rows is None else self.rows[rows]
+        return part
 
     def __getstate__(self):
         return {**self.__dict__, "_fd": None}
@@ -216,25 +239,18 @@ class NpyRows(torch.utils.data.Dataset):
             got = os.preadv(self._fd, [flat[j]], self.offset + int(sel[j]) * self.row_bytes)
             if got != self.row_bytes:
                 raise DataError(f"{self.path}: row {int(sel[j])} is cut short (the file is truncated)")
-        x = torch.from_numpy(block)
-        return x.unsqueeze(1) if self.image and x.ndim == 3 else x
+        return torch.from_numpy(self._values(block))
+
+    def _values(self, block: np.ndarray) -> np.ndarray:
+        """Rows as read -> what a batch holds: images as the resident loader shapes and scales them."""
+        if not self.image:
+            return block.astype(block.dtype.newbyteorder("="), copy=False)
+        x = files.as_images(block, Path(self.path))
+        # uint8 reaches the device as is: as_float's k / 255 there is to_unit's, bitwise (batches.compact)
+        return np.ascontiguousarray(x if x.dtype == np.uint8 else files.to_unit(x))
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.__getitems__([i])[0]
-
-
-def _npy_header(path: str) -> tuple:
-    """(shape, dtype, data offset) of a C-ordered .npy file, from its header alone."""
-    with open(path, "rb") as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran, dtype = read(f)
-        except ValueError as e:
-            raise DataError(f"cannot read {path} as a numpy array: {e}") from e
-        if fortran or dtype.hasobject:
-            raise DataError(f"{path}: streaming needs a C-ordered numeric array (save it with np.save)")
-        return tuple(shape), dtype, f.tell()
 
 
 def _collate(items):
