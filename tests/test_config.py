@@ -44,10 +44,8 @@ def test_bad_validation_and_noise():
 
 
 @pytest.mark.parametrize("budget", [float("inf"), float("nan"), 0.0, -1.0])
-def test_memory_budget_is_a_finite_positive_number_of_gb(budget, capsys):
-    from autoencoders.cli import main
-
+def test_memory_budget_is_a_finite_positive_number_of_gb(budget, capsys, exit_code):
     with pytest.raises(ConfigError, match="memory_budget must be a finite number of GB > 0"):
         DataConfig(memory_budget=budget).validate()
-    assert main(["train", "dense", "--memory-budget", str(budget), "--epochs", "1", "--quiet"]) == 2
-    assert "memory_budget must be" in capsys.readouterr().err
+    assert exit_code(["train", "dense", "--memory-budget", str(budget), "--epochs", "1", "--quiet"]) == 2
+    assert "argument --memory-budget: must be" in capsys.readouterr().err
