@@ -1,11 +1,17 @@
 """Contract tests over the registry: every model obeys the same rules (timm's test_models.py)."""
 
+import dataclasses
+import json
+
 import pytest
 import torch
 
+from autoencoders.cli import main
+from autoencoders.errors import ConfigError
 from autoencoders.evaluation.likelihood import is_variational
 from autoencoders.models import AutoencoderProtocol, Output, VariationalProtocol
 from autoencoders.registry import create_model, example_shape, list_models, register_model
+from autoencoders.specs import ModelSpec, option
 from autoencoders.training.checkpoint import load_weights, save_weights
 
 MODELS = list_models()
@@ -90,17 +96,50 @@ def test_passes_the_check_run_on_users_own_modules(name):
     check_module(model, as_source(x), as_source(x), precision="bf16" if name == "dense" else "fp32")
 
 
-def test_registering_the_same_factory_twice_is_harmless():
-    def twice_test_model(input_shape):
-        return create_model("dense", input_shape)
+@pytest.fixture
+def registry_copy(monkeypatch):
+    """Registrations in a test vanish after it: the registry's tables are replaced by copies."""
+    from autoencoders import registry
 
-    assert register_model(twice_test_model) is register_model(twice_test_model)
+    monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+    return registry
 
-    def other(input_shape):
-        return create_model("dense", input_shape)
 
-    with pytest.raises(ValueError, match="twice"):
-        register_model(other, name="twice-test-model")
+@dataclasses.dataclass(frozen=True)
+class OutsideOptions:
+    width: int = option(12, "units of the outside model's code", minimum=1)
+
+
+OUTSIDE = ModelSpec("outside-test", OutsideOptions, "A model registered from outside the package.")
+
+
+def test_a_model_from_outside_the_package_gets_flags_and_trains(registry_copy, tmp_path, capsys):
+    @register_model(OUTSIDE)
+    def outside(input_shape, o):
+        return create_model("dense", input_shape, code_size=o.width)
+
+    assert register_model(OUTSIDE)(outside) is outside  # the same pairing again is harmless
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "--width N" in capsys.readouterr().out
+    assert main(["train", "outside-test", "--data", "digits", "--epochs", "1", "--width", "5", "--quiet",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["options"] == {"width": 5}
+    with pytest.raises(ConfigError, match="twice"):
+        register_model(OUTSIDE)(lambda input_shape, o: None)
+
+
+@pytest.mark.parametrize("name, hint, needle", [
+    ("epochs", int, "name of a data or training setting"),
+    ("seed", int, "name of a data or training setting"),
+    ("code_size", str, "option 'code_size' is typed"),
+])
+def test_an_option_that_would_be_misrouted_is_refused_at_registration(registry_copy, name, hint, needle):
+    options = dataclasses.make_dataclass("Clash", [(name, hint, option(hint(1), "help"))], frozen=True)
+    with pytest.raises(ConfigError, match=needle):
+        register_model(ModelSpec("clash-test", options, "clashes"))(lambda input_shape, o: None)
+    assert "clash-test" not in list_models()
 
 
 def test_unknown_model_and_option_suggest_nearest():

@@ -25,7 +25,7 @@ from .data import EVAL_BATCH, Batch, load_run_data, load_split
 from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .modules import check_fits, check_json, class_path, own_module
-from .registry import create_model, model_defaults, train_defaults
+from .registry import create_model, model_spec
 from .training import distributed, fit, fit_module
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json, saved_trainer_state
@@ -117,23 +117,29 @@ class Run:
         return result
 
 
-def split_options(options: dict) -> tuple[dict, dict, dict]:
-    """Route flat keyword options to (data, train, model) config sections by field name."""
+def split_options(options: dict, model_options=()) -> tuple[dict, dict, dict]:
+    """Route flat keyword options to (data, train, model) sections: a model's options are those
+    its spec names (registry.check_spec keeps them apart from data and train fields)."""
     data, train, model = {}, {}, {}
     for key, value in options.items():
-        target = data if key in _DATA_KEYS else train if key in _TRAIN_KEYS else model
-        target[key] = value
+        if key in model_options:
+            model[key] = value
+        elif key in _DATA_KEYS or key in _TRAIN_KEYS:
+            (data if key in _DATA_KEYS else train)[key] = value
+        else:
+            valid = set(model_options) | _DATA_KEYS | _TRAIN_KEYS
+            raise ConfigError(unknown("option", key, valid))
     return data, train, model
 
 
 def make_config(model: str = "dense", data: str = "digits", **options) -> RunConfig:
     """A validated RunConfig from flat options, e.g. `make_config("dense", "mnist", epochs=50)`."""
-    data_kw, train_kw, model_kw = split_options(options)
-    valid = set(model_defaults(model)) | _DATA_KEYS | _TRAIN_KEYS
-    for key in model_kw:
-        if key not in valid:
-            raise ConfigError(f"model '{model}': " + unknown("option", key, valid))
-    train_kw = {**train_defaults(model), **train_kw}  # the model's registered (the article's) batch size
+    spec = model_spec(model)
+    try:
+        data_kw, train_kw, model_kw = split_options(options, spec.defaults())
+    except ConfigError as e:
+        raise ConfigError(f"model '{model}': {e}") from None
+    train_kw = {**spec.train_defaults, **train_kw}  # the model's registered (the article's) batch size
     config = RunConfig(DataConfig(name=data, **data_kw), ModelConfig(model, model_kw), TrainConfig(**train_kw))
     return config.validate()
 
@@ -160,11 +166,10 @@ def train(model="dense", data="digits", *, out=None, quiet: bool = False, val=No
 def _train_module(module, data, val, out, quiet, model_args, how: dict, options) -> Run:
     """Your own module on a dataset name or your own data: the same Trainer and run folder."""
     check_contract(module)
-    data_kw, train_kw, model_kw = split_options(options)
-    if model_kw:
-        valid = sorted(_DATA_KEYS | _TRAIN_KEYS)
-        raise ConfigError(f"{type(module).__name__}: " + unknown("option", next(iter(model_kw)), valid)
-                          + " (constructor arguments go in model_args)")
+    try:
+        data_kw, train_kw, _ = split_options(options)
+    except ConfigError as e:
+        raise ConfigError(f"{type(module).__name__}: {e} (constructor arguments go in model_args)") from None
     check_json("model_args", model_args or {})
     name = data if isinstance(data, str) else IN_MEMORY
     config = RunConfig(DataConfig(name=name, **data_kw), ModelConfig(class_path(type(module)), dict(model_args or {})),

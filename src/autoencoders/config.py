@@ -29,8 +29,8 @@ DEFAULT_LR = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0}
 MAX_SEED = 2**32 - 1
 
 
-# One line of help per field and model option: `ae train --help` shows them (a test checks that
-# every field and every built-in model option has one).
+# One line of help per field: `ae train --help` shows them (a test checks every field has one;
+# model options carry theirs in their spec, specs.py).
 FIELD_HELP = {
     "validation": "'test' (the article: validate on the test split) or a held-out fraction of train, e.g. 0.1",
     "noise": "corrupt the input, keep the clean target (denoising), e.g. gaussian:0.5",
@@ -59,17 +59,6 @@ FIELD_HELP = {
     "schedule": "learning rate over the steps: constant, linear, cosine or onecycle",
     "warmup": "fraction of all steps spent ramping the lr up from 0, e.g. 0.1",
     "clip_grad": "clip the gradients' global L2 norm to this (default: off)",
-}
-MODEL_OPTION_HELP = {
-    "code_size": "numbers in the code (units of the code layer)",
-    "activity_l1": "weight of the L1 penalty on the code (sparse)",
-    "hidden": "hidden layer widths, comma-separated, e.g. 128,64",
-    "filters": "conv channels per level, comma-separated, e.g. 16,8,8",
-    "latent_size": "dimensions of the Gaussian latent (VAEs)",
-    "beta": "weight of the KL term (1: the ELBO; >1: a beta-VAE)",
-    "loss": "bce or mse (sequence models: bce for a sigmoid output, mse for linear)",
-    "output_activation": "sigmoid (data in [0, 1]) or linear (real-valued series, MSE)",
-    "activation": "hidden-layer activation, e.g. tanh or relu",
 }
 
 
@@ -125,11 +114,11 @@ class ModelConfig:
     input_shape: list | None = None
 
     def validate(self) -> None:
-        from .registry import check_options
+        from .registry import model_spec
 
         check_types(self, "model")
         if not is_import_path(self.name):
-            check_options(self.name, self.options)
+            model_spec(self.name).check(self.options)
 
 
 def is_import_path(name: str) -> bool:
@@ -253,11 +242,11 @@ def check_types(config, section: str) -> None:
     hints = typing.get_type_hints(type(config))
     for f in fields(config):
         value = getattr(config, f.name)
-        if not _matches(value, hints[f.name]):
-            raise ConfigError(f"'{section}.{f.name}' must be {_describe(hints[f.name])}, got {value!r}")
+        if not matches_type(value, hints[f.name]):
+            raise ConfigError(f"'{section}.{f.name}' must be {describe_type(hints[f.name])}, got {value!r}")
 
 
-def _matches(value, hint) -> bool:
+def matches_type(value, hint) -> bool:
     """isinstance for config annotations: int, float, str, bool, dict, X | None, Literal, tuple[X, ...].
 
     A tuple or list annotation accepts either (JSON has only lists) and checks every element.
@@ -266,12 +255,12 @@ def _matches(value, hint) -> bool:
     if hint is typing.Any:
         return True
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, h) for h in args)
+        return any(matches_type(value, h) for h in args)
     if origin is typing.Literal:
         return value in args
     if origin in (tuple, list):
         items = [a for a in args if a is not Ellipsis] or [typing.Any]
-        return isinstance(value, (tuple, list)) and all(_matches(v, items[min(i, len(items) - 1)])
+        return isinstance(value, (tuple, list)) and all(matches_type(v, items[min(i, len(items) - 1)])
                                                          for i, v in enumerate(value))
     if hint is type(None):
         return value is None
@@ -282,9 +271,9 @@ def _matches(value, hint) -> bool:
     return isinstance(value, typing.get_origin(hint) or hint)
 
 
-def _describe(hint) -> str:
+def describe_type(hint) -> str:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(h) for h in typing.get_args(hint))
+        return " or ".join(describe_type(h) for h in typing.get_args(hint))
     if typing.get_origin(hint) is typing.Literal:
         return " or ".join(repr(a) for a in typing.get_args(hint))
     if typing.get_origin(hint) in (tuple, list):

@@ -1,150 +1,124 @@
-"""Models by name: a decorator registers a factory, `create_model` validates options and builds it.
+"""Models by name: a spec (specs.py) paired with its factory; `create_model` checks options and builds.
 
-Presets are two-line registered functions (timm's `register_model`), so the trainer, the CLI and
-the contract tests never branch on a model's kind.
+`register_model(spec)` decorates `factory(input_shape, options) -> Autoencoder`, where `options`
+is an instance of `spec.options`, so the trainer, the CLI and the contract tests never branch on
+a model's kind (timm's `register_model`). The built-in specs are known without importing torch;
+their factories register when `autoencoders.models` is first imported.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import math
-import numbers
-from pathlib import Path
+import dataclasses
+import types
+import typing
 from typing import Callable
 
 from .errors import ConfigError, unknown
+from .specs import BUILTIN, ModelSpec
 
+_SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in BUILTIN}
 _FACTORIES: dict[str, Callable] = {}
-_EXAMPLE_SHAPES: dict[str, tuple] = {}
-_TRAIN_DEFAULTS: dict[str, dict] = {}
+# Keyword options outside any model: `ae.train`'s own arguments and the CLI's own flags. Model
+# options share one flat namespace with the data and train fields (`ae.train(..., code_size=8,
+# epochs=5)`), so a model option of the same name would be read as the other.
+RESERVED = {"model", "data", "out", "resume", "overwrite", "quiet", "val", "model_args", "nproc", "progress"}
 
 
-def register_model(fn: Callable | None = None, *, name: str | None = None, example_shape=(1, 28, 28),
-                   train_defaults: dict | None = None):
-    """Register `fn(input_shape, **options) -> Autoencoder` under `name` (default: fn's name, _ -> -).
+def register_model(spec: ModelSpec):
+    """Pair `spec` with the decorated factory `f(input_shape, options)`; refuse a clashing option name.
 
-    `example_shape` is a per-sample shape the model accepts (the contract tests build it so).
-    `train_defaults` are TrainConfig fields this model trains with unless told otherwise (the
-    article's batch size for its nets), so `ae train conv` and `ae reproduce` agree.
+    A model from outside the package registers the same way, and `ae train --help` then lists its
+    options (build the CLI's parser after registering).
     """
 
-    def wrap(f: Callable) -> Callable:
-        key = name or f.__name__.replace("_", "-")
-        if key in _FACTORIES and _FACTORIES[key] is not f:  # the same function again is harmless
-            raise ValueError(f"model '{key}' is registered twice, by two different functions")
-        _FACTORIES[key] = f
-        _EXAMPLE_SHAPES[key] = tuple(example_shape)
-        _TRAIN_DEFAULTS[key] = dict(train_defaults or {})
-        return f
+    def wrap(factory: Callable) -> Callable:
+        known = _SPECS.get(spec.name)
+        if spec.name in _FACTORIES and _FACTORIES[spec.name] is not factory:
+            raise ConfigError(f"model '{spec.name}' is registered twice, by two different factories")
+        if known is not None and known != spec:
+            raise ConfigError(f"model '{spec.name}' is registered with another spec than the one it has")
+        check_spec(spec)
+        _SPECS[spec.name], _FACTORIES[spec.name] = spec, factory
+        return factory
 
-    return wrap(fn) if fn is not None else wrap
+    return wrap
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """A spec's options are dataclass fields with help, named apart from every data/train field,
+    typed and described as any other model's option of the same name (they share one `ae train` flag)."""
+    from .config import DataConfig, TrainConfig
+
+    if not dataclasses.is_dataclass(spec.options):
+        raise ConfigError(f"model '{spec.name}': options must be a dataclass, got {spec.options!r}")
+    taken = {f.name for f in dataclasses.fields(DataConfig) + dataclasses.fields(TrainConfig)} | RESERVED
+    hints = typing.get_type_hints(spec.options)
+    for f in spec.fields():
+        if f.name in taken:
+            raise ConfigError(f"model '{spec.name}': option '{f.name}' has the name of a data or training "
+                              "setting (or an argument of ae.train); rename it")
+        if not f.metadata.get("help"):
+            raise ConfigError(f"model '{spec.name}': option '{f.name}' has no help (declare it with specs.option)")
+        for other in _SPECS.values():
+            theirs = typing.get_type_hints(other.options)
+            if other.name == spec.name or f.name not in theirs:
+                continue
+            if _flag_type(theirs[f.name]) != _flag_type(hints[f.name]):
+                raise ConfigError(f"model '{spec.name}': option '{f.name}' is typed {hints[f.name]}, but "
+                                  f"model '{other.name}' types it {theirs[f.name]}")
+            if {g.name: g for g in other.fields()}[f.name].metadata["help"] != f.metadata["help"]:
+                raise ConfigError(f"model '{spec.name}': option '{f.name}' has another help than model "
+                                  f"'{other.name}' gives it (they share one flag)")
+
+
+def _flag_type(hint):
+    """What a flag parses for an option typed `hint` (None is its absence, not a value to type)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = tuple(_flag_type(h) for h in typing.get_args(hint) if h is not type(None))
+        return rest[0] if len(rest) == 1 else rest
+    return hint
 
 
 def list_models() -> list[str]:
-    """Names of every registered model, sorted."""
-    _load_builtin_models()
-    return sorted(_FACTORIES)
+    """Names of every registered model, sorted (torch-free)."""
+    return sorted(_SPECS)
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in _SPECS:
+        raise ConfigError(unknown("model", name, _SPECS))
+    return _SPECS[name]
+
+
+def specs() -> list[ModelSpec]:
+    """Every registered spec, by name."""
+    return [_SPECS[name] for name in list_models()]
 
 
 def model_factory(name: str) -> Callable:
-    _load_builtin_models()
+    model_spec(name)
     if name not in _FACTORIES:
-        raise ConfigError(unknown("model", name, _FACTORIES))
+        from . import models  # noqa: F401  (the built-in factories register on import)
+    if name not in _FACTORIES:
+        raise ConfigError(f"model '{name}' has a spec but no factory: register one with @register_model(spec)")
     return _FACTORIES[name]
-
-
-def example_shape(name: str) -> tuple:
-    model_factory(name)
-    return _EXAMPLE_SHAPES[name]
-
-
-def train_defaults(name: str) -> dict:
-    """TrainConfig fields model `name` was registered with (e.g. {"batch_size": 128})."""
-    model_factory(name)
-    return dict(_TRAIN_DEFAULTS[name])
-
-
-def model_defaults(name: str) -> dict:
-    """The options a model accepts, with their defaults (what `ae models` prints)."""
-    params = list(inspect.signature(model_factory(name)).parameters.values())[1:]
-    return {p.name: p.default for p in params}
-
-
-def check_options(name: str, options: dict) -> None:
-    """Raise ConfigError for an option the model does not take, suggesting the nearest one."""
-    valid = model_defaults(name)
-    for key, value in options.items():
-        if key not in valid:
-            raise ConfigError(f"model '{name}': " + unknown("option", key, valid))
-        if not _like(value, valid[key]):
-            raise ConfigError(f"model '{name}': option '{key}' must be like its default "
-                              f"{valid[key]!r}, got {value!r}")
-
-
-def _like(value, default) -> bool:
-    """Whether `value` has the type of the option's default (options are plain JSON data).
-
-    A config.json edited by hand (code_size: "abc") must fail here, not inside a layer.
-    """
-    number = numbers.Real
-    if default is None:
-        return value is None or isinstance(value, (str, int, float, bool))
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, int):
-        return isinstance(value, numbers.Integral) and value >= 1
-    if isinstance(default, float):
-        return isinstance(value, number) and math.isfinite(value)
-    if isinstance(default, (tuple, list)):
-        return isinstance(value, (tuple, list)) and all(_like(v, d) for v, d in zip(value, _repeat(default, value)))
-    return isinstance(value, type(default))
-
-
-def _repeat(default, value) -> list:
-    """Elements to compare a sequence option with: the default's first element for each one."""
-    return [default[0]] * len(value) if default else [None] * len(value)
 
 
 def create_model(name: str, input_shape, **options):
     """Build model `name` for samples of shape `input_shape` (e.g. (1, 28, 28) or (T, F))."""
-    check_options(name, options)
-    return model_factory(name)(tuple(int(s) for s in input_shape), **options)
+    typed = model_spec(name).check(options)
+    return model_factory(name)(tuple(int(s) for s in input_shape), typed)
 
 
-def model_doc(name: str) -> str:
-    """First line of the factory's docstring."""
-    doc = inspect.getdoc(model_factory(name)) or ""
-    return doc.splitlines()[0] if doc else ""
+def model_defaults(name: str) -> dict:
+    """The options model `name` takes, with their defaults (what `ae models` prints)."""
+    return model_spec(name).defaults()
 
 
-def _load_builtin_models() -> None:
-    """Import the built-in model modules so their decorators run (lazily: nothing at import time)."""
-    from . import models  # noqa: F401
+def train_defaults(name: str) -> dict:
+    """TrainConfig fields model `name` trains with unless told (e.g. {"batch_size": 128})."""
+    return dict(model_spec(name).train_defaults)
 
 
-def declared_models() -> dict[str, dict]:
-    """{name: {"options": {...}, "train_defaults": {...}}} of the built-in models, read from the
-    source of `models/` without importing it: importing it imports torch (about a second), which
-    `ae --help` and `ae train --help` should not wait for. A test checks it equals the registry."""
-    found = {}
-    for path in sorted((Path(__file__).parent / "models").glob("*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            for dec in getattr(node, "decorator_list", []):
-                if _named(dec):
-                    found.update(_declaration(node, dec if isinstance(dec, ast.Call) else None))
-    return found
-
-
-def _named(node) -> bool:
-    target = node.func if isinstance(node, ast.Call) else node
-    return isinstance(target, ast.Name) and target.id == "register_model"
-
-
-def _declaration(fn: ast.FunctionDef, call: ast.Call | None) -> dict:
-    kw = {k.arg: ast.literal_eval(k.value) for k in (call.keywords if call else [])}
-    defaults = [ast.literal_eval(d) for d in fn.args.defaults]  # the last len(defaults) arguments
-    named = fn.args.args[len(fn.args.args) - len(defaults):]
-    options = {a.arg: d for a, d in zip(named, defaults) if a.arg != "input_shape"}
-    key = kw.get("name") or fn.name.replace("_", "-")
-    return {key: {"options": options, "train_defaults": kw.get("train_defaults") or {}}}
+def example_shape(name: str) -> tuple:
+    return tuple(model_spec(name).example_shape)

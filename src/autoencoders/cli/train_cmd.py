@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import typing
 
-from ..config import FIELD_HELP, MODEL_OPTION_HELP, DataConfig, TrainConfig
-from . import UsageError, boolean, fraction, int_list, nonnegative_float, positive_float, positive_int, print_json, seed
+from ..config import FIELD_HELP, DataConfig, TrainConfig
+from . import (
+    UsageError,
+    boolean,
+    finite_float,
+    fraction,
+    int_list,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    print_json,
+    seed,
+)
 
 _DATA_FLAGS = [f for f in dataclasses.fields(DataConfig) if f.name != "name"]
 _TRAIN_FLAGS = list(dataclasses.fields(TrainConfig))
@@ -46,18 +59,49 @@ def _add_field_flag(p, name: str, type_, default) -> None:
 
 
 def _add_model_flags(p) -> None:
-    """Model options read from the models' source (registry.declared_models): no torch import."""
-    from ..registry import declared_models
+    """One flag per model option, typed and described by the models' specs (specs.py, torch-free).
 
-    seen: dict = {}  # option -> (an example default, the models that take it)
-    for name, decl in declared_models().items():
-        for key, default in decl["options"].items():
-            seen.setdefault(key, (default, []))[1].append(name)
+    Values land in `args.model_options`, apart from the data and train fields: nothing is sorted
+    back by name later."""
+    from ..registry import specs
+
+    takers: dict = {}  # option -> (its field, its type, the models that take it)
+    for spec in specs():
+        hints = typing.get_type_hints(spec.options)
+        for f in spec.fields():
+            takers.setdefault(f.name, (f, hints[f.name], []))[2].append(spec.name)
     group = p.add_argument_group("model options (each model takes some of these; see `ae models`)")
-    for key, (default, names) in sorted(seen.items()):
-        group.add_argument("--" + key.replace("_", "-"), dest=f"model__{key}", type=_parser_for(default),
-                           default=None, metavar=_metavar(default),
-                           help=f"{MODEL_OPTION_HELP[key]} [{', '.join(names)}]")
+    for key, (f, hint, names) in sorted(takers.items()):
+        kind, choices = _option_kind(f, hint)
+        group.add_argument("--" + key.replace("_", "-"), dest=key, action=_ModelOption, type=kind, choices=choices,
+                           default=argparse.SUPPRESS, metavar=_metavar(f.default) if choices is None else None,
+                           help=f"{f.metadata['help']} [{', '.join(names)}]")
+    p.set_defaults(model_options={})
+
+
+class _ModelOption(argparse.Action):
+    """Store a model option's value in `namespace.model_options` (a fresh dict per parse)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.model_options = {**namespace.model_options, self.dest: values}
+
+
+def _option_kind(f, hint):
+    """(argparse type, choices) of a model option, from its annotation and its spec's minimum."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    literal = hint if typing.get_origin(hint) is typing.Literal else next(
+        (a for a in args if typing.get_origin(a) is typing.Literal), None)
+    if literal is not None:
+        return str, list(typing.get_args(literal))
+    if isinstance(f.default, (tuple, list)):
+        return int_list, None
+    if isinstance(f.default, bool):
+        return boolean, None
+    if isinstance(f.default, int):
+        return positive_int, None
+    if isinstance(f.default, float):
+        return (nonnegative_float if f.metadata.get("minimum") == 0 else finite_float), None
+    return str, None
 
 
 def _metavar(kind) -> str:
@@ -66,18 +110,6 @@ def _metavar(kind) -> str:
         return "N,N,..."
     kind = type(kind).__name__ if not isinstance(kind, str) or kind not in _TYPES else kind
     return {"int": "N", "float": "X", "bool": "BOOL"}.get(kind, "NAME")
-
-
-def _parser_for(default):
-    """The argparse type of a model option, from its default: widths, counts and weights (the
-    models' int options are sizes, their float options the weights of loss terms)."""
-    if isinstance(default, bool):
-        return boolean
-    if isinstance(default, (tuple, list)):
-        return int_list
-    if isinstance(default, int):
-        return positive_int
-    return nonnegative_float if isinstance(default, float) else str
 
 
 def _train(args) -> None:
@@ -91,9 +123,9 @@ def _train(args) -> None:
     else:
         if not args.model:
             raise UsageError("MODEL is required (see `ae models`), or --resume RUN")
-        options = {k: v for k, v in vars(args).items() if v is not None and _is_config_key(k)}
-        options = {k.removeprefix("model__"): v for k, v in options.items()}
-        config = api.make_config(args.model, args.data, **options)
+        fields = {f.name for f in _DATA_FLAGS + _TRAIN_FLAGS}
+        settings = {k: v for k, v in vars(args).items() if v is not None and k in fields}
+        config = api.make_config(args.model, args.data, **settings, **args.model_options)
         print(describe(config), flush=True)
         run = api.train_config(config, _run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
     if run.history:
@@ -128,15 +160,10 @@ def _exec_torchrun(nproc: int, argv: list[str]) -> None:
     os.execv(sys.executable, cmd)
 
 
-def _is_config_key(key: str) -> bool:
-    names = {f.name for f in _DATA_FLAGS + _TRAIN_FLAGS}
-    return key.startswith("model__") or key in names
-
-
 def _models(args) -> None:
-    from ..registry import list_models, model_defaults, model_doc
+    from ..registry import specs
 
-    rows = {name: {"doc": model_doc(name), "options": model_defaults(name)} for name in list_models()}
+    rows = {spec.name: {"doc": spec.summary, "options": spec.defaults()} for spec in specs()}
     if args.json:
         print_json(rows)
         return

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..registry import model_spec as spec
 from ..registry import register_model
 from .base import Autoencoder
 from .init import keras_init
@@ -128,13 +129,11 @@ class ConvAutoencoder(Autoencoder):
         return self.decoder(z)
 
 
-@register_model(train_defaults={"batch_size": 128})
-def conv(input_shape, filters=(16, 8, 8), loss="bce"):
-    """The article's conv autoencoder: 3 conv+pool levels, a (8, 4, 4) code for 28x28 digits."""
-    return ConvAutoencoder(input_shape, filters, loss, name="conv")
+@register_model(spec("conv"))
+def conv(input_shape, o):
+    return ConvAutoencoder(input_shape, o.filters, o.loss, name="conv")
 
 
-@register_model(name="conv-denoise", train_defaults={"batch_size": 128})
-def conv_denoise(input_shape, filters=(32, 32), loss="bce"):
-    """The article's denoising net: 2 conv(32)+pool levels, a (32, 7, 7) code for 28x28 digits."""
-    return ConvAutoencoder(input_shape, filters, loss, name="conv-denoise")
+@register_model(spec("conv-denoise"))
+def conv_denoise(input_shape, o):
+    return ConvAutoencoder(input_shape, o.filters, o.loss, name="conv-denoise")

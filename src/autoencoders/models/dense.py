@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError
+from ..registry import model_spec as spec
 from ..registry import register_model
 from .base import Autoencoder
 from .blocks import mlp
@@ -44,22 +45,16 @@ class DenseAutoencoder(Autoencoder):
         return {"l1": self.activity_l1 * z.abs().sum(1).mean()}
 
 
-@register_model(train_defaults={"batch_size": 256})  # the article's batch sizes throughout
-def dense(input_shape, code_size=32, loss="bce"):
-    """The article's shallow autoencoder: input -> 32 (ReLU) -> input (sigmoid)."""
-    return DenseAutoencoder(input_shape, (), code_size, 0.0, loss)
+@register_model(spec("dense"))
+def dense(input_shape, o):
+    return DenseAutoencoder(input_shape, (), o.code_size, 0.0, o.loss)
 
 
-@register_model(train_defaults={"batch_size": 256})
-def sparse(input_shape, code_size=32, activity_l1=1e-4, loss="bce"):
-    """`dense` plus an L1 activity penalty on the code (the article's `activity_l1(10e-5)` = 1e-4)."""
-    return DenseAutoencoder(input_shape, (), code_size, activity_l1, loss)
+@register_model(spec("sparse"))
+def sparse(input_shape, o):
+    return DenseAutoencoder(input_shape, (), o.code_size, o.activity_l1, o.loss)
 
 
-@register_model(train_defaults={"batch_size": 256})
-def deep(input_shape, hidden=(128, 64), code_size=32, loss="bce"):
-    """The article's deep autoencoder: input -> 128 -> 64 -> 32 -> 64 -> 128 -> input."""
-    hidden = tuple(hidden)
-    if not hidden or min(int(h) for h in hidden) < 1:  # no hidden layer is `dense`, not a deep net
-        raise ConfigError(f"deep: hidden must be one or more positive widths, got {list(hidden)}")
-    return DenseAutoencoder(input_shape, hidden, code_size, 0.0, loss)
+@register_model(spec("deep"))
+def deep(input_shape, o):
+    return DenseAutoencoder(input_shape, o.hidden, o.code_size, 0.0, o.loss)

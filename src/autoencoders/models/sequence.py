@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError, unknown
+from ..registry import model_spec as spec
 from ..registry import register_model
 from .base import Autoencoder, Output
 from .init import keras_init
@@ -91,13 +92,11 @@ class RecurrentAutoencoder(Autoencoder):
         return LinearOutput(logits=values, z=z, loss=recon, terms={"recon": recon})
 
 
-@register_model(example_shape=(28, 28), train_defaults={"batch_size": 256})  # ours: the article never trains it
-def lstm(input_shape, code_size=64, output_activation="sigmoid", loss=None):
-    """Sequence autoencoder: LSTM encoder, last state = code, repeated into an LSTM decoder."""
-    return RecurrentAutoencoder(input_shape, "lstm", code_size, output_activation, loss)
+@register_model(spec("lstm"))
+def lstm(input_shape, o):
+    return RecurrentAutoencoder(input_shape, "lstm", o.code_size, o.output_activation, o.loss)
 
 
-@register_model(example_shape=(28, 28))
-def gru(input_shape, code_size=64, output_activation="sigmoid", loss=None):
-    """Sequence autoencoder: GRU encoder, last state = code, repeated into a GRU decoder."""
-    return RecurrentAutoencoder(input_shape, "gru", code_size, output_activation, loss)
+@register_model(spec("gru"))
+def gru(input_shape, o):
+    return RecurrentAutoencoder(input_shape, "gru", o.code_size, o.output_activation, o.loss)

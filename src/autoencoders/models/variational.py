@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError, unknown
+from ..registry import model_spec as spec
 from ..registry import register_model
 from .base import Autoencoder, Output
 from .blocks import ACTIVATIONS, mlp
@@ -124,22 +125,19 @@ class ConvVAE(VariationalAutoencoder):
         return self.decoder(self.expand(z).view(-1, *self.code_shape))
 
 
-@register_model(train_defaults={"batch_size": 100})  # the article's VAE example
-def vae(input_shape, hidden=(256,), latent_size=2, beta=1.0):
-    """The article's VAE: input -> 256 (ReLU) -> 2-D Gaussian code -> 256 -> input (Bernoulli)."""
-    return DenseVAE(input_shape, hidden, latent_size, "relu", beta)
+@register_model(spec("vae"))
+def vae(input_shape, o):
+    return DenseVAE(input_shape, o.hidden, o.latent_size, "relu", o.beta)
 
 
-@register_model
-def conv_vae(input_shape, filters=(32, 64), hidden=(128,), latent_size=2, beta=1.0):
-    """Convolutional VAE: conv(32)+pool, conv(64)+pool -> 128 -> Gaussian code; the conv decoder back."""
-    return ConvVAE(input_shape, filters, hidden, latent_size, beta)
+@register_model(spec("conv-vae"))
+def conv_vae(input_shape, o):
+    return ConvVAE(input_shape, o.filters, o.hidden, o.latent_size, o.beta)
 
 
-@register_model
-def vae_burda(input_shape, hidden=(200, 200), latent_size=50, activation="tanh", beta=1.0):
-    """Burda et al. (2015) one-stochastic-layer VAE: 784-200-200-50, tanh (their 86.76-nat model)."""
+@register_model(spec("vae-burda"))
+def vae_burda(input_shape, o):
     # https://arxiv.org/abs/1509.00519 section 5: two deterministic layers of 200 tanh units, 50
     # Gaussian units (exp of the predicted variances), Bernoulli pixels, Glorot init; trained with
     # Adam (eps 1e-4), batches of 20, 3280 passes, dynamically binarized MNIST.
-    return DenseVAE(input_shape, hidden, latent_size, activation, beta)
+    return DenseVAE(input_shape, o.hidden, o.latent_size, o.activation, o.beta)
