@@ -24,5 +24,5 @@ if __name__ == "__main__":
     for exp in select(args.experiments):
         start = time.time()
         config = run_config(exp, args.recipe, get_profile("full"), args.data)
-        api.ensure_trained(config, f"{args.out}/runs/{args.recipe}-{exp.key}", quiet=True)
+        api.train(config, out=f"{args.out}/runs/{args.recipe}-{exp.key}", resume="auto", quiet=True)
         print(f"{time.strftime('%T')} finished {args.recipe} {exp.key} in {time.time() - start:.0f} s", flush=True)

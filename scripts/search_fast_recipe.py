@@ -28,10 +28,10 @@ from pathlib import Path
 
 import torch
 
+from autoencoders import train
 from autoencoders.evaluation.metrics import code_stats
 from autoencoders.evaluation.quality import HIGHER_IS_BETTER, meets, quality
 from autoencoders.report.experiments import EXPERIMENTS, get_profile, run_config, select
-from autoencoders.training import fit
 
 # The margin a candidate must beat each test-set target (report/experiments.py) by on the hold-out,
 # so that the target still holds on the test set and on another seed.
@@ -85,7 +85,8 @@ def try_candidate(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad:
             # judged anew: the margin may have changed
             return dict(row, met=meets(row[exp.target.metric], exp.target.metric, held_out_target(exp)))
     start = time.perf_counter()
-    model, data, history = fit(candidate_config(exp, batch, lr, epochs, seed, clip_grad), None, quiet=True)
+    run = train(candidate_config(exp, batch, lr, epochs, seed, clip_grad), quiet=True)
+    model, data, history = run.model, run.data, run.history
     row = dict(key, train_seconds=round(sum(r["seconds"] for r in history), 1),
                wall_seconds=round(time.perf_counter() - start, 1), threads=torch.get_num_threads())
     row.update(held_out_metric(exp, model, data))

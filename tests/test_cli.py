@@ -62,7 +62,7 @@ def test_an_interrupt_says_which_checkpoint_it_left(run_dir, tmp_path, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "train_config", interrupted)
+    monkeypatch.setattr(api, "train", interrupted)
     assert main(["train", "dense", "--data", "digits", "--quiet", "--out", str(tmp_path / "new")]) == 130
     assert "holds no trained weights" in capsys.readouterr().err
     monkeypatch.setattr(api, "resume", interrupted)

@@ -77,7 +77,7 @@ def test_finished_runs_are_reused(report_dir, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(api, "fit", no_training)
+    monkeypatch.setattr(api, "fit_run", no_training)
     reproduce(report_dir, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
 
 
@@ -88,7 +88,7 @@ def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypat
     def no_training(*a, **k):
         raise AssertionError("--no-train trained a run")
 
-    monkeypatch.setattr(api, "fit", no_training)
+    monkeypatch.setattr(api, "fit_run", no_training)
     results = reproduce(report_dir, profile="tiny", recipe="both", data="digits", only="dense", quiet=True,
                         train=False)
     assert [(r["recipe"], r["key"]) for r in results["experiments"]] == [("modern", "dense")]

@@ -38,7 +38,8 @@ def test_nonfinite_loss_stops_with_epoch_and_batch_and_keeps_checkpoint(tmp_path
 
     def poisoned(self, z):
         calls["n"] += 1
-        return {"bad": torch.tensor(float("nan"))} if calls["n"] == 5 + 3 else {}  # 4 train + 1 val call per epoch
+        # the contract check's one forward, then 4 train + 1 val calls per epoch
+        return {"bad": torch.tensor(float("nan"))} if calls["n"] == 1 + 5 + 3 else {}
 
     monkeypatch.setattr(DenseAutoencoder, "penalties", poisoned)
     with pytest.raises(TrainingError, match=r"epoch 2, batch 3"):
@@ -138,7 +139,7 @@ def test_config_json_is_resolved_and_weights_metadata_only_identifies_them(tmp_p
     assert set(meta) == {"model", "input_shape", "epoch"}
     state = json.loads((tmp_path / "run" / "state" / "trainer.json").read_text())["state"]
     assert set(state) == {"epoch", "step", "best_val", "stale"}
-    # the unresolved config is the same run: ensure_trained reuses it
+    # the unresolved config is the same run: train(..., resume="auto") reuses it
     assert ae.api.is_finished(ae.make_config("dense", "digits", epochs=1, limit=128, batch_size=32), tmp_path / "run")
 
 
@@ -193,7 +194,8 @@ def test_a_loss_that_explodes_without_nan_stops_and_names_the_cure(tmp_path, mon
 
     def exploding(self, z):
         calls["n"] += 1
-        return {"blowup": torch.tensor(1e6)} if calls["n"] > 5 + 4 else {}  # 4 train + 1 val calls per epoch
+        # the contract check's one forward, then 4 train + 1 val calls per epoch
+        return {"blowup": torch.tensor(1e6)} if calls["n"] > 1 + 5 + 4 else {}
 
     monkeypatch.setattr(DenseAutoencoder, "penalties", exploding)
     with pytest.raises(TrainingError, match=r"loss diverged at epoch 3 .*checkpoint of epoch 2 was kept. "

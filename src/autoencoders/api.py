@@ -21,15 +21,16 @@ import numpy as np
 import torch
 
 from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
-from .data import EVAL_BATCH, Batch, load_run_data, load_split
+from .data import EVAL_BATCH, Batch, RunData, load_run_data, load_split
 from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .modules import check_fits, check_json, class_path, own_module
 from .registry import create_model, model_spec
-from .training import distributed, fit, fit_module
+from .training import distributed
 from .training.callbacks import read_history
 from .training.checkpoint import WEIGHTS, load_config, load_weights, read_trainer_json, saved_trainer_state
 from .training.contract import check_contract
+from .training.fit import fit_run
 from .training.integrity import check_weights
 from .training.rundir import claim
 from .training.trainer import evaluate_loss, fast_layout, resolve_device
@@ -48,6 +49,7 @@ class Run:
     config: RunConfig
     path: Path | None = None
     history: list = field(default_factory=list)
+    data: RunData | None = field(default=None, repr=False, compare=False)  # what `train` trained it on, if named
     _splits: dict = field(default_factory=dict, repr=False, compare=False)  # split name -> Batch
 
     @property
@@ -141,60 +143,75 @@ def make_config(model: str = "dense", data: str = "digits", **options) -> RunCon
         raise ConfigError(f"model '{model}': {e}") from None
     train_kw = {**spec.train_defaults, **train_kw}  # the model's registered (the article's) batch size
     config = RunConfig(DataConfig(name=data, **data_kw), ModelConfig(model, model_kw), TrainConfig(**train_kw))
-    return config.validate()
+    return config
 
 
-def train(model="dense", data="digits", *, out=None, quiet: bool = False, val=None, model_args: dict | None = None,
-          resume: bool = False, overwrite: bool = False, **options) -> Run:
-    """Train a model; `out` is the run directory (checkpoints, logs), or None for none.
+def train(model="dense", data="digits", *, out=None, val=None, model_args: dict | None = None, resume=False,
+          overwrite: bool = False, quiet: bool = False, progress=None, on_epoch_end=None, **options) -> Run:
+    """Train a model: the one way in for the CLI, the report, the estimator and your own code.
 
-    model : a registered name (`list_models()`), or your own nn.Module honouring AutoencoderProtocol.
+    model : a registered name (`list_models()`), your own nn.Module honouring AutoencoderProtocol,
+        or a whole RunConfig (`make_config`, `load_config`; then `data` and `options` come from it).
     data : a dataset name or path; for your own module also tensors / arrays (N, *sample_shape) in
         [0, 1] or a torch Dataset (then `val`, the same kinds, is the validation data, optional).
+    out : the run directory (config.json, checkpoints, logs), held while training; None for none.
     model_args : your module's JSON-able constructor keyword arguments, recorded so that
-        `load_run(out)` can rebuild it. resume : continue the run in `out`.
+        `load_run(out, model=YourClass)` can rebuild it.
+    resume : True continues the run in `out`; "auto" reuses a finished run of the same config
+        there, resumes an interrupted one and starts one where there is none.
     overwrite : replace a run already in `out` (refused otherwise).
+    progress(epoch, epochs, batch, batches) hears of every batch; on_epoch_end(record, model, data)
+        after every epoch's checkpoint, True stopping there (data: the RunData of a named dataset).
     options : flat data / train / model options (`make_config`), e.g. epochs=10, noise="gaussian:0.5".
     """
-    if isinstance(model, torch.nn.Module):
-        how = dict(resume=resume, overwrite=overwrite)
-        return _train_module(model, data, val, out, quiet, model_args, how, options)
-    config = make_config(model, data, **options)
-    return train_config(config, out, quiet=quiet, resume=resume, overwrite=overwrite)
+    config, module = _what_to_train(model, data, model_args, options)
+    if resume == "auto":
+        if out is not None and is_finished(config, out):
+            return load_run(out, device=config.train.device, model=module)
+        started = out is not None and (Path(out) / "config.json").exists() and saved_trainer_state(out) is not None
+        resume, overwrite = started, overwrite or (out is not None and (Path(out) / "config.json").exists()
+                                                   and not started)
+    with _owning(out, resume=bool(resume), overwrite=overwrite):
+        if resume:
+            _check_budget(config, out)
+        device = distributed.setup(resolve_device(config.train.device))  # joins the process group under torchrun
+        loaded = None
+        if module is None or isinstance(data, str):
+            loaded = load_run_data(config.data, device, config.train.seed)
+            data, val = loaded.train, loaded.val
+        if module is None:
+            module = _seeded_model(config, loaded.sample_shape, device)
+        history = fit_run(module, config, data, val, device, out=out, resume=bool(resume), quiet=quiet,
+                          progress=progress, on_epoch_end=on_epoch_end, data=loaded)
+    path = Path(out) if out is not None else None
+    return Run(module, config, path, read_history(path) if path else history, data=loaded)
 
 
-def _train_module(module, data, val, out, quiet, model_args, how: dict, options) -> Run:
-    """Your own module on a dataset name or your own data: the same Trainer and run folder."""
-    check_contract(module)
+def _what_to_train(model, data, model_args, options) -> tuple[RunConfig, torch.nn.Module | None]:
+    """(the validated RunConfig, your module or None for a registered one built from the data)."""
+    if isinstance(model, RunConfig):
+        if options or model_args:
+            raise ConfigError("train(config, ...) takes its options from the config: pass none beside it")
+        return model, None
+    if not isinstance(model, torch.nn.Module):
+        return make_config(model, data if isinstance(data, str) else IN_MEMORY, **options), None
+    check_contract(model)
     try:
         data_kw, train_kw, _ = split_options(options)
     except ConfigError as e:
-        raise ConfigError(f"{type(module).__name__}: {e} (constructor arguments go in model_args)") from None
+        raise ConfigError(f"{type(model).__name__}: {e} (constructor arguments go in model_args)") from None
     check_json("model_args", model_args or {})
     name = data if isinstance(data, str) else IN_MEMORY
-    config = RunConfig(DataConfig(name=name, **data_kw), ModelConfig(class_path(type(module)), dict(model_args or {})),
-                       TrainConfig(**train_kw)).validate()
-    if isinstance(data, str):
-        loaded = load_run_data(config.data, resolve_device(config.train.device), config.train.seed)
-        data, val = loaded.train, loaded.val
-    with _owning(out, **how):
-        if how["resume"]:
-            _check_budget(config, out)
-        history = fit_module(module, config, data, val, out=out, quiet=quiet, resume=how["resume"])
-    path = Path(out) if out is not None else None
-    return Run(module, config, path, read_history(path) if path else history)
+    config = RunConfig(DataConfig(name=name, **data_kw), ModelConfig(class_path(type(model)), dict(model_args or {})),
+                       TrainConfig(**train_kw))
+    return config, model
 
 
-def train_config(config: RunConfig, out=None, *, quiet: bool = False, resume: bool = False,
-                 overwrite: bool = False, progress=None) -> Run:
-    """Train into `out` while holding it (rundir.claim): one writer per run folder.
-    `progress(epoch, epochs, batch, batches)` hears of every batch."""
-    with _owning(out, resume=resume, overwrite=overwrite):
-        if resume:
-            _check_budget(config, out)
-        net, _, history = fit(config, out, resume=resume, quiet=quiet, progress=progress)
-    path = Path(out) if out is not None else None
-    return Run(net, config, path, read_history(path) if path else history)
+def _seeded_model(config: RunConfig, shape: tuple, device) -> torch.nn.Module:
+    """A registered model from its seed: the same seed, the same initial weights (the caller's RNG kept)."""
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(config.train.seed)
+        return create_model(config.model.name, shape, **config.model.options)
 
 
 def _owning(out, *, resume: bool, overwrite: bool):
@@ -204,14 +221,15 @@ def _owning(out, *, resume: bool, overwrite: bool):
 
 
 def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
-    """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget)."""
+    """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget):
+    `train(load_config(path), out=path, resume=True)`."""
     config = load_config(path)
     if is_import_path(config.model.name):
         raise ConfigError(f"{path} holds your own module ({config.model.name}): resume it with "
                           f"ae.train(module, data=..., out={str(path)!r}, resume=True, epochs=...)")
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
-    return train_config(config, path, quiet=quiet, resume=True)
+    return train(config, out=path, quiet=quiet, resume=True)
 
 
 def _check_budget(config: RunConfig, path) -> None:
@@ -221,17 +239,6 @@ def _check_budget(config: RunConfig, path) -> None:
         raise ConfigError(f"{path} has already trained {done} epochs of its budget of "
                           f"{config.train.epochs}; --epochs is the total: pass --epochs N with N > {done} "
                           "to train more")
-
-
-def ensure_trained(config: RunConfig, out, *, quiet: bool = False, progress=None) -> Run:
-    """Train `config` into `out`, reusing a finished run there and resuming an interrupted one."""
-    out = Path(out)
-    if not (out / "config.json").exists():
-        return train_config(config, out, quiet=quiet, progress=progress)
-    if is_finished(config, out):
-        return load_run(out, device=config.train.device)
-    started = saved_trainer_state(out) is not None  # else nothing was checkpointed: start again
-    return train_config(config, out, quiet=quiet, resume=started, overwrite=not started, progress=progress)
 
 
 def is_finished(config: RunConfig, out) -> bool:

@@ -1,7 +1,8 @@
 """Typed, inert, strict configuration: three frozen dataclasses and their JSON round trip.
 
-Unknown keys are errors that suggest the nearest valid name; `validate()` runs once, at the
-start of a run; constructors have no side effects (minGPT, scikit-learn).
+Unknown keys are errors that suggest the nearest valid name. A config is checked once, when it is
+made (`__post_init__` runs `validate()`), so every RunConfig that exists is valid; constructors
+have no other effect (minGPT, scikit-learn).
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class DataConfig:
     stream: bool | None = None  # stream batches from disk; None: when the resident copy exceeds the budget
     memory_budget: float | None = None  # GB a resident training split may take; None: half of what may be allocated
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> None:
         check_types(self, "data")
         if self.validation != "test":
@@ -113,6 +117,9 @@ class ModelConfig:
     options: dict = field(default_factory=dict)
     input_shape: list | None = None
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> None:
         from .registry import model_spec
 
@@ -141,6 +148,9 @@ class TrainConfig:
     schedule: str = "constant"  # learning rate per batch: constant, linear, cosine, onecycle
     warmup: float = 0.0  # fraction of all steps spent ramping the lr up linearly from 0
     clip_grad: float | None = None  # clip the gradients' global L2 norm to this; None: off
+
+    def __post_init__(self) -> None:
+        self.validate()
 
     def validate(self) -> None:
         check_types(self, "train")
@@ -177,12 +187,6 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-    def validate(self) -> "RunConfig":
-        self.data.validate()
-        self.model.validate()
-        self.train.validate()
-        return self
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -182,7 +182,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         options.update(_code_option(self.model, self.code_size, options))
         train = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
                             lr=self.lr, seed=seed, device=self.device)
-        return RunConfig(DataConfig(name="array"), ModelConfig(self.model, options), train).validate()
+        return RunConfig(DataConfig(name="array"), ModelConfig(self.model, options), train)
 
     def _fit_range(self, X: np.ndarray) -> None:
         shape = tuple(self.image_shape) if self.image_shape is not None else (X.shape[1],)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
+from ..api import train
 from ..evaluation.quality import HIGHER_IS_BETTER, UNITS, meets, quality
 from ..fileio import write_json, write_text
 from ..report.experiments import RECIPES, get_profile, run_config, select
-from ..training import fit
 
 
 def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max_seconds: float = 600.0) -> dict:
@@ -38,7 +38,7 @@ def time_to_quality(exp, recipe: str, *, data: str = "mnist", seed: int = 0, max
         capped = recipe != "fast" and state["seconds"] > max_seconds
         return meets(value, target.metric, target.value) or capped
 
-    fit(config, None, quiet=True, on_epoch_end=check)
+    train(config, quiet=True, on_epoch_end=check)
     last = trace[-1]
     reached = meets(last["value"], target.metric, target.value)
     return {"experiment": exp.key, "recipe": recipe, "metric": target.metric, "target": target.value,

@@ -127,7 +127,7 @@ def _train(args) -> None:
         settings = {k: v for k, v in vars(args).items() if v is not None and k in fields}
         config = api.make_config(args.model, args.data, **settings, **args.model_options)
         print(describe(config), flush=True)
-        run = api.train_config(config, _run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
+        run = api.train(config, out=_run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")

@@ -161,4 +161,4 @@ def run_config(exp: Experiment, recipe: str, profile: Profile, data: str, seed: 
     if recipe == "fast":
         train_cfg = dataclasses.replace(train_cfg, batch_size=exp.fast.batch_size, lr=exp.fast.lr,
                                         schedule="onecycle", clip_grad=exp.fast.clip_grad)
-    return RunConfig(data_cfg, ModelConfig(exp.model, dict(exp.options)), train_cfg).validate()
+    return RunConfig(data_cfg, ModelConfig(exp.model, dict(exp.options)), train_cfg)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, ensure_trained, is_finished, load_run
+from ..api import Run, is_finished, load_run, train
 from ..data import load_dataset
 from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
@@ -99,8 +99,8 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     config = run_config(exp, recipe, prof, data, seed)
     if progress is not None:
         progress.start(f"{recipe} {exp.key}")
-    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True,
-                         progress=progress.hook if progress is not None else None)
+    run = train(config, out=out / "runs" / f"{recipe}-{exp.key}", resume="auto", quiet=True,
+                progress=progress.hook if progress is not None else None)
     if progress is not None:
         progress.done()
     metrics = run.evaluate("test")

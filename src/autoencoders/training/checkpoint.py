@@ -235,6 +235,6 @@ def load_config(run_dir):
     from ..config import RunConfig
 
     try:
-        return RunConfig.from_dict(read_config(run_dir)).validate()
+        return RunConfig.from_dict(read_config(run_dir))
     except ConfigError as e:
         raise ConfigError(f"{Path(run_dir) / CONFIG}: {e}") from None

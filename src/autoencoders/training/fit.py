@@ -1,7 +1,8 @@
-"""Builders over the Trainer: a registered model from a RunConfig, or a user's own module.
+"""api.train's way down to the Trainer: checks, the run folder's config.json and the callbacks.
 
-Both write the same run folder (config.json resolved, model.safetensors, state/, history.jsonl,
-tb/) through the same callbacks, so everything that reads a run works on either.
+Registered models and your own modules take the same path and write the same run folder
+(config.json resolved, model.safetensors, state/, history.jsonl, tb/), so everything that reads a
+run works on either. Not an entry point: call `ae.train` (or build a `Trainer` yourself).
 """
 
 from __future__ import annotations
@@ -9,51 +10,27 @@ from __future__ import annotations
 import torch
 
 from ..config import RunConfig
-from ..data import Presentation, Resident, Streamed, as_source, load_run_data
+from ..data import Presentation, Resident, Streamed, as_source
 from ..errors import TrainingError
 from . import distributed as dist
 from .callbacks import Checkpoint, EarlyStopping, EpochHook, RunLogger
 from .checkpoint import write_config
 from .contract import check_module
 from .datachecks import check_targets
-from .setup import fast_layout, resolve_device
+from .setup import fast_layout
 from .trainer import Trainer
 
 
-def fit(config: RunConfig, out=None, *, resume: bool = False, quiet: bool = False, on_epoch_end=None,
-        progress=None):
-    """Train a registered model per `config`, checkpointing into `out`. Returns (model, data, history).
+def fit_run(model: torch.nn.Module, config: RunConfig, train, val, device: torch.device, *, out=None,
+            resume: bool = False, quiet: bool = False, on_epoch_end=None, progress=None, data=None) -> list[dict]:
+    """Train `model` per `config` on `train` (validating on `val`), checkpointing into `out`.
 
-    `data` is the run's data.RunData. `on_epoch_end(record, model, data)`, if given, is called after
-    every epoch's checkpoint; it returning True ends training there (e.g. a quality target reached).
-    `progress(epoch, epochs, batch, batches)`, if given, is called after every batch (RunLogger).
-    Under torchrun every rank runs this; only rank 0 writes files (see distributed.py).
+    train, val : BatchSources, tensors / arrays (N, *sample_shape) in [0, 1] or torch Datasets;
+    `config.data`'s noise / binarize options apply to those that are not sources yet.
+    device : this rank's device (distributed.setup has run). data : what `on_epoch_end(record,
+    model, data)` is handed (the run's RunData). Under torchrun every rank runs this; only rank 0
+    writes files (see distributed.py). Returns this call's history.
     """
-    from ..registry import create_model  # models register on first use
-
-    config.validate()
-    device = dist.setup(resolve_device(config.train.device))
-    data = load_run_data(config.data, device, config.train.seed)
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-        torch.manual_seed(config.train.seed)  # the same seed, the same initial weights
-        model = create_model(config.model.name, data.sample_shape, **config.model.options)
-    model = fast_layout(model.to(device), data.sample_shape)
-    _check_targets(model, data.train, data.val, data.meta.get("source", config.data.name))
-    history = _train(model, config, out, device, data.train, data.val, data, resume=resume, quiet=quiet,
-                     on_epoch_end=on_epoch_end, progress=progress)
-    return model, data, history
-
-
-def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, out=None, resume: bool = False,
-               quiet: bool = False, on_epoch_end=None, progress=None) -> list[dict]:
-    """Train a user's module (honouring models.base.AutoencoderProtocol) on their own data.
-
-    train, val : tensors or arrays (N, *sample_shape) in [0, 1], torch Datasets, or BatchSources;
-    `config.data`'s noise / binarize options apply to them. `config.model.name` records how to
-    rebuild the module ("package.module:Class", api.load_run). Returns the history.
-    """
-    config.validate()
-    device = dist.setup(resolve_device(config.train.device))
     presentation = Presentation.from_config(config.data)
     seed = config.train.seed
     train = as_source(train, presentation, device=device, seed=seed, name="training data")
@@ -61,7 +38,7 @@ def fit_module(model: torch.nn.Module, config: RunConfig, train, val=None, *, ou
     model = fast_layout(model.to(device), train.sample_shape)
     _check_targets(model, train, val, config.data.name)
     check_module(model, train, val, precision=config.train.precision)  # before the run folder is written
-    return _train(model, config, out, device, train, val, None, resume=resume, quiet=quiet,
+    return _train(model, config, out, device, train, val, data, resume=resume, quiet=quiet,
                   on_epoch_end=on_epoch_end, progress=progress)
 
 

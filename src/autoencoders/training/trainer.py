@@ -9,8 +9,8 @@ The trainer only knows the model contract (`out.loss`, `out.terms`, models/base.
 branches on a model's kind. Everything it does is explicit: the optimizer, the per-step learning
 rate (training/schedule.py), precision, device and seed come from a `TrainConfig`; logging,
 TensorBoard, checkpoints, early stopping and progress are callbacks (training/callbacks.py).
-`fit(config, out)` (training/fit.py) is a short builder over it, as are the scikit-learn
-estimator and the benchmark: this file holds the package's one epoch loop.
+`ae.train` (api.py, through training/fit.py) builds one for every run, the CLI's, the report's
+and the estimator's; the benchmark times one directly: this file holds the package's one epoch loop.
 Randomness that decides batches (permutation, noise, binarization) comes from a generator seeded
 by (seed, epoch); the global RNG (model-internal sampling) is seeded at the start and checkpointed,
 so a run resumed after epoch k equals the uninterrupted run bitwise on CPU.
@@ -66,15 +66,17 @@ class Trainer:
     callbacks : Callback objects, called in order (checkpoints are written by a `Checkpoint`).
     max_steps : stop once `state.step` (optimizer steps, those of a resumed run included) reaches
         this, mid-epoch if need be; 0 takes none. None for the full budget.
+    Building one has no effect beyond moving the model to the device and making its optimizer:
+    under torchrun, join the process group first (`device = distributed.setup(device)`, as
+    `ae.train` does; Lightning Fabric's `launch()`).
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainConfig = TrainConfig(), *, device=None, callbacks=(),
                  max_steps: int | None = None):
-        config.validate()
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
             raise ConfigError(f"max_steps must be None or an int >= 0, got {max_steps!r}")
         self.config = config
-        self.device = dist.setup(torch.device(device) if device is not None else resolve_device(config.device))
+        self.device = torch.device(device) if device is not None else resolve_device(config.device)
         self.model = model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
         self.callbacks = list(callbacks)
