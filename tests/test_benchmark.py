@@ -59,8 +59,8 @@ def test_iw_bound_throughput_for_vaes_only():
 
 def test_cases_come_from_the_experiments_and_the_registry():
     from autoencoders.benchmark.suite import case, cases
+    from autoencoders.presets import EXPERIMENTS
     from autoencoders.registry import train_defaults
-    from autoencoders.report.experiments import EXPERIMENTS
 
     assert list(cases()) == [e.model for e in EXPERIMENTS]
     assert cases()["conv-denoise"] == (128, {"noise": "gaussian:0.5"})

@@ -8,9 +8,10 @@ import re
 import pytest
 from PIL import Image
 
+from autoencoders import presets
 from autoencoders.cli import main
 from autoencoders.errors import ConfigError
-from autoencoders.report import experiments, sections
+from autoencoders.report import sections
 from autoencoders.report.pipeline import reproduce
 
 
@@ -25,7 +26,7 @@ def report_dir(tmp_path_factory):
 @pytest.mark.slow
 def test_every_experiment_and_section_present(report_dir):
     md = (report_dir / "report.md").read_text()
-    for exp in experiments.EXPERIMENTS:
+    for exp in presets.EXPERIMENTS:
         assert f"### {exp.title} (modern)" in md
     for heading in ("## Results", "## Baselines", "## Where we differ from the article", "## Environment"):
         assert heading in md
@@ -34,7 +35,7 @@ def test_every_experiment_and_section_present(report_dir):
     assert "SSIM" in md and "The noisy input itself has PSNR" in md
     assert "bits per dimension" in md and "per dimension" in md
     results = json.loads((report_dir / "results.json").read_text())
-    assert [r["key"] for r in results["experiments"]] == [e.key for e in experiments.EXPERIMENTS]
+    assert [r["key"] for r in results["experiments"]] == [e.key for e in presets.EXPERIMENTS]
     assert "## Targets" not in md and all(r["target"] is None for r in results["experiments"])  # MNIST's
     for path in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (report_dir / path).stat().st_size > 1000, path

@@ -25,9 +25,9 @@ from . import machine
 
 
 def cases() -> dict[str, tuple[int, dict]]:
-    """{model: (batch size, data options)} of the article's experiments (report/experiments.py),
+    """{model: (batch size, data options)} of the article's experiments (presets.py),
     each at the batch size registered with its model."""
-    from ..report.experiments import EXPERIMENTS
+    from ..presets import EXPERIMENTS
 
     return {exp.model: (exp.batch_size, dict(exp.data)) for exp in EXPERIMENTS}
 

@@ -22,34 +22,48 @@ from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
 from ..fileio import write_json
-from .experiments import TARGET_DATA, Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
+from ..presets import (
+    TARGET_DATA,
+    Experiment,
+    Profile,
+    Recipe,
+    epochs_for,
+    get_profile,
+    recipes_named,
+    run_config,
+    run_path,
+    select,
+)
 from .figures import dataset_figures, experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
 
 
-def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", data: str = "mnist",
-              only: str | None = None, seed: int = 0, quiet: bool = False, train: bool = True) -> dict:
+def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str | Recipe = "fast",
+              data: str = "mnist", only: str | None = None, seed: int = 0, quiet: bool = False,
+              train: bool = True) -> dict:
     """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`.
 
+    `recipe` and `profile` are names (presets.RECIPES, RECIPE_SETS, PROFILES) or your own objects.
     With `train=False` only runs already finished in `out/runs` are reported; the others are listed
     as not run (a report of what a long reproduction has finished so far).
     """
-    prof, experiments = get_profile(profile), select(only)
-    recipes = recipes_named(recipe)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    recipes = (recipe,) if isinstance(recipe, Recipe) else recipes_named(recipe)
+    experiments = select(only)
     for r in recipes:  # fail on a bad recipe or model before any training starts
         [run_config(e, r, prof, data, seed) for e in experiments]
     out = Path(out)
     start = time.perf_counter()
-    results = {"profile": profile, "data": data, "recipes": list(recipes), "command": " ".join(sys.argv),
-               "environment": environment(), "experiments": []}
+    results = {"profile": prof.name, "data": data, "recipes": [r.name for r in recipes],
+               "command": " ".join(sys.argv), "environment": environment(), "experiments": []}
     jobs = [(e, r) for r in recipes for e in experiments]
     if not train:
         finished = [(e, r) for e, r in jobs
-                    if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
-        results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
+                    if is_finished(run_config(e, r, prof, data, seed), run_path(out, r, e))]
+        results["not_run"] = [f"{r.name} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
     train_set = load_dataset(data, "train")
-    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
+    progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
                                   for e, r in jobs}, quiet=quiet)
     matched: dict = {}  # same-size baselines by code size: computed once per reproduction
     try:
@@ -61,9 +75,10 @@ def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", d
             if not quiet:
                 tqdm.write(_progress_line(result))
         progress.phase("summary figure")
-        results["summary_figure"] = _summary(results, out, data, prof, seed)
+        first = [(e, r) for e, r in jobs if r == recipes[0]]  # one set of models: the first recipe's
+        results["summary_figure"] = _summary(results, first, out, data)
         progress.phase("explorer page")
-        results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
+        results["explorer"] = explorer_section(out, first)
     finally:
         progress.close()
     results["wall_seconds"] = round(time.perf_counter() - start, 1)
@@ -83,14 +98,14 @@ def explorer_section(out: Path, jobs: list) -> dict:
     if not jobs:
         return {"skipped": "no finished run"}
     try:
-        page = explore([out / "runs" / f"{r}-{e.key}" for e, r in jobs], out / "explorer.html",
+        page = explore([run_path(out, r, e) for e, r in jobs], out / "explorer.html",
                        title="Building Autoencoders in Keras — explorer")
     except ConfigError as e:
         return {"skipped": str(e)}
     return {"path": "explorer.html", "bytes": page["bytes"], "runs": page["runs"], "skipped_runs": page["skipped"]}
 
 
-def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
+def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, out: Path, seed: int,
                    dataset: dict, progress: ReproduceProgress | None = None, matched: dict | None = None) -> dict:
     """Train (or reuse) one experiment's run, then measure it and draw its figures.
 
@@ -98,14 +113,14 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     """
     config = run_config(exp, recipe, prof, data, seed)
     if progress is not None:
-        progress.start(f"{recipe} {exp.key}")
-    run = ensure_trained(config, out / "runs" / f"{recipe}-{exp.key}", quiet=True,
+        progress.start(f"{recipe.name} {exp.key}")
+    run = ensure_trained(config, run_path(out, recipe, exp), quiet=True,
                          progress=progress.hook if progress is not None else None)
     if progress is not None:
         progress.done()
     metrics = run.evaluate("test")
     result = {
-        "key": exp.key, "title": exp.title, "recipe": recipe, "model": exp.model,
+        "key": exp.key, "title": exp.title, "recipe": recipe.name, "model": exp.model,
         "article_loss": exp.article_loss, "epochs": config.train.epochs, "batch_size": config.train.batch_size,
         "optimizer": config.train.optimizer, "lr": config.train.learning_rate,
         "train_limit": config.data.limit, "metrics": metrics, "history": run.history,
@@ -120,12 +135,12 @@ def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: 
     if not noisy and k not in matched:
         matched[k] = matched_baselines(k, data, seed, prof.jpeg_images)
     result["baselines"] = None if noisy else matched[k]
-    result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
+    result["figures"] = experiment_figures(run, exp, recipe.name, out / "figures", prof, seed)
     return result
 
 
 def target_section(run: Run, exp: Experiment, seed: int) -> dict | None:
-    """The experiment's quality target (report/experiments.py) measured on the whole test split,
+    """The experiment's quality target (presets.py) measured on the whole test split,
     as `ae bench --to-quality` measures it (evaluation/quality.py)."""
     if exp.target is None:
         return None
@@ -135,11 +150,11 @@ def target_section(run: Run, exp: Experiment, seed: int) -> dict | None:
             "reached": meets(value, exp.target.metric, exp.target.value)}
 
 
-def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
-    """The summary figure from the first recipe's runs, one row per experiment."""
-    main = results["recipes"][0]
-    rows = [(_summary_label(r, results["dataset"]), load_run(out / "runs" / f"{main}-{r['key']}"))
-            for r in results["experiments"] if r["recipe"] == main]
+def _summary(results: dict, jobs: list, out: Path, data: str):
+    """The summary figure from the first recipe's runs (`jobs`), one row per experiment."""
+    by_job = {(r["recipe"], r["key"]): r for r in results["experiments"]}
+    rows = [(_summary_label(by_job[rec.name, exp.key], results["dataset"]), load_run(run_path(out, rec, exp)))
+            for exp, rec in jobs]
     if not rows:
         return None
     return summary_figure(rows, load_dataset(data, "test").images, out / "figures")

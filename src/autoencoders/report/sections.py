@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..evaluation.quality import HIGHER_IS_BETTER
+from ..presets import EXPERIMENTS
 from .differences import DIFFERENCES
-from .experiments import EXPERIMENTS
 
 UNITS = ("Losses are test-set **per-pixel binary cross-entropy** (nats per pixel, the article's metric); "
          "nats per image = per-pixel BCE x pixels. BCE against grey-level targets is not a likelihood: "
