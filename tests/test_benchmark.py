@@ -4,15 +4,15 @@ import json
 
 import torch
 
-from autoencoders.benchmark import machine
 from autoencoders.benchmark.report import run_suite
+from autoencoders.evaluation.flops import forward_flops
 from autoencoders.registry import create_model
 
 
 def test_flops_match_hand_count():
     model = create_model("deep", (1, 28, 28))
     hand = 2 * 2 * (784 * 128 + 128 * 64 + 64 * 32)  # encoder + mirrored decoder, x2 per multiply-add
-    assert machine.forward_flops(model, torch.rand(8, 1, 28, 28)) == hand
+    assert forward_flops(model, torch.rand(8, 1, 28, 28)) == hand
 
 
 def test_recurrent_flops_are_counted():
@@ -23,7 +23,7 @@ def test_recurrent_flops_are_counted():
     encoder = 4 * 64 * (28 + 64) * steps
     decoder = 4 * 64 * (64 + 64) * steps
     project = 64 * 28 * steps
-    assert machine.forward_flops(model, torch.rand(8, 28, 28)) == 2 * (encoder + decoder + project)
+    assert forward_flops(model, torch.rand(8, 28, 28)) == 2 * (encoder + decoder + project)
 
 
 def test_suite_writes_markdown_and_json(tmp_path):

@@ -72,3 +72,18 @@ def test_recipes_are_objects_and_a_run_folder_is_named_once(tmp_path):
     with pytest.raises(ConfigError, match="Recipe"):
         run_config(EXPERIMENTS[0], "fast", get_profile("demo"), "mnist")
     assert run_path(tmp_path, Recipe("mine"), EXPERIMENTS[0]) == tmp_path / "runs" / "mine-dense"
+
+
+def test_report_and_benchmark_share_the_presets_and_import_neither_each_other():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "src" / "autoencoders"
+    for folder, other in (("report", "benchmark"), ("benchmark", "report")):
+        for path in (package / folder).rglob("*.py"):
+            assert not re.search(rf"from \.\.{other}\b|import autoencoders\.{other}\b", path.read_text()), path
+    assert not re.search(r"from \.(report|benchmark)\b", (package / "presets.py").read_text())
+    code = "import sys, autoencoders.presets; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
