@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -13,6 +14,7 @@ from autoencoders.cli import main
 from autoencoders.errors import ConfigError
 from autoencoders.report import sections
 from autoencoders.report.pipeline import reproduce
+from autoencoders.report.results import TargetResult
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +45,13 @@ def test_every_experiment_and_section_present(report_dir):
 
 def test_targets_table_says_met_or_not_with_epochs_and_time():
     def run(key, metric, value, measured, reached, code_mean):
-        return {"key": key, "title": key.title(), "recipe": "fast", "article_loss": 0.1, "epochs": 2,
-                "train_seconds": 3.4, "metrics": {"code_mean": code_mean},
-                "target": {"metric": metric, "value": value, "measured": measured, "reached": reached}}
+        return SimpleNamespace(key=key, title=key.title(), recipe="fast", article_loss=0.1, epochs=2,
+                               train_seconds=3.4, metrics=SimpleNamespace(code_mean=code_mean),
+                               target=TargetResult(metric=metric, value=value, measured=measured, reached=reached))
 
-    results = {"experiments": [run("dense", "bce", 0.1, 0.0941, True, 6.1),
-                               run("sparse", "bce", 0.11, 0.0952, True, 2.9),
-                               run("vae", "elbo", -153.0, -155.2, False, 0.0)]}
+    results = SimpleNamespace(experiments=[run("dense", "bce", 0.1, 0.0941, True, 6.1),
+                                           run("sparse", "bce", 0.11, 0.0952, True, 2.9),
+                                           run("vae", "elbo", -153.0, -155.2, False, 0.0)])
     blocks = sections.target_blocks(results)
     header, rows = blocks[1][1:]
     assert header[:6] == ["experiment", "recipe", "target", "article", "ours", "met"]
@@ -92,8 +94,8 @@ def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypat
     monkeypatch.setattr(api, "fit", no_training)
     results = reproduce(report_dir, profile="tiny", recipe="both", data="digits", only="dense", quiet=True,
                         train=False)
-    assert [(r["recipe"], r["key"]) for r in results["experiments"]] == [("modern", "dense")]
-    assert results["not_run"] == ["article dense"]
+    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", "dense")]
+    assert results.not_run == ["article dense"]
     assert "Not run" in (report_dir / "report.md").read_text()
     assert not (report_dir / "runs" / "article-dense").exists()
 
@@ -112,3 +114,12 @@ def test_report_links_the_explorer(report_dir):
     assert page.stat().st_size < 10e6  # every experiment's model, in one page
     assert 'href="explorer.html"' in (report_dir / "report.html").read_text()
     assert "](explorer.html)" in (report_dir / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_results_json_reads_back_as_the_results(report_dir):
+    from autoencoders.report.results import Results
+
+    results = Results.load(report_dir / "results.json")  # every key and type checked
+    assert json.loads(json.dumps(results.to_dict())) == json.loads((report_dir / "results.json").read_text())
+    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", e.key) for e in presets.EXPERIMENTS]
