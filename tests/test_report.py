@@ -117,9 +117,12 @@ def test_report_links_the_explorer(report_dir):
 
 
 @pytest.mark.slow
-def test_results_json_reads_back_as_the_results(report_dir):
-    from autoencoders.report.results import Results
+def test_results_json_reads_back_as_the_results_and_makes_the_page(report_dir):
+    from autoencoders.report.results import Results, markdown
 
     results = Results.load(report_dir / "results.json")  # every key and type checked
     assert json.loads(json.dumps(results.to_dict())) == json.loads((report_dir / "results.json").read_text())
     assert [(r.recipe, r.key) for r in results.experiments] == [("modern", e.key) for e in presets.EXPERIMENTS]
+    page = markdown(results)
+    for exp in presets.EXPERIMENTS:
+        assert f"| {exp.title} |" in page

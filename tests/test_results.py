@@ -1,12 +1,17 @@
 """`results.json` is written from typed dataclasses (report/results.py) and read back, validated, as
-the same object."""
+the same object; docs/results.md is such a file as a page, generated and checked current as
+docs/differences.md is."""
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from autoencoders.errors import DataError
+from autoencoders.report import results as results_module
 from autoencoders.report.results import (
     Baselines,
     DatasetResult,
@@ -21,6 +26,8 @@ from autoencoders.report.results import (
     Results,
     TargetResult,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _metrics(bce: float, **extra) -> Metrics:
@@ -97,3 +104,32 @@ def test_unknown_and_missing_keys_fail(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(d))
     with pytest.raises(DataError, match="results.json: missing key 'results.dataset.entropy_floor'"):
         Results.load(tmp_path / "results.json")
+
+
+def test_the_page_says_per_experiment_the_articles_number_the_target_ours_epochs_and_time():
+    page = results_module.markdown(_results())
+    assert page.startswith("# Results\n") and "`ae reproduce --recipe fast`: data `mnist`, profile `demo`" in page
+    assert "| experiment | recipe | target | article | ours | met | epochs | train time |" in page
+    assert "| Shallow dense 784-32-784 | fast | test per-pixel BCE ≤ 0.1 | 0.100 | 0.0941 | yes | 2 | 12 s |" in page
+    assert "| Variational, 2-D latent | fast | test ELBO (nats per image) ≥ -153 | - | -155.2 | **no** | 16 |" in page
+    assert "| Shallow dense 784-32-784 | 0.100 | **0.0941** |" in page  # beats every baseline: bold
+    assert "† The linear probe" in page and "Not run: fast lstm." in page
+    assert "](figures/" not in page  # the run's figures stay with its report
+
+
+def test_the_page_is_written_by_the_module(tmp_path):
+    _results().write(tmp_path / "results.json")
+    command = [sys.executable, "-m", "autoencoders.report.results", tmp_path / "results.md", tmp_path / "results.json"]
+    subprocess.run(command, check=True)
+    assert (tmp_path / "results.md").read_text(encoding="utf-8") == results_module.markdown(_results())
+
+
+def test_docs_page_is_the_generated_one():
+    source = ROOT / "docs" / "results.json"
+    if not source.exists():
+        pytest.skip("no real run's results.json committed in docs/ yet: copy one there (make demo: "
+                    "reproduce-demo/results.json), then python -m autoencoders.report.results docs/results.md "
+                    "docs/results.json")
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert page == results_module.markdown(Results.load(source)), (
+        "docs/results.md is stale: python -m autoencoders.report.results docs/results.md docs/results.json")

@@ -3,19 +3,22 @@
 `reproduce` (pipeline.py) builds a `Results`, writes it with `Results.write` (`dataclasses.asdict`)
 and renders the report from it (sections.py reads its attributes); `Results.load` reads a
 `results.json` back and checks every key and type against these classes, so a stale or edited
-file fails naming the key instead of deep in a renderer.
+file fails naming the key instead of deep in a renderer. docs/results.md is a results.json as a
+page, written by `python -m autoencoders.report.results docs/results.md RESULTS_JSON`
+(tests/test_results.py checks it is current).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
 
 from ..errors import DataError
-from ..fileio import read_json, write_json
+from ..fileio import read_json, write_json, write_text
 
 Figure = tuple[str, str]  # (path relative to the report folder, caption)
 
@@ -250,3 +253,16 @@ def _load(hint, value, where: str):
     if not ok:
         raise DataError(f"'{where}' must be {hint.__name__}, got {value!r:.80}")
     return value
+
+
+def markdown(results: Results) -> str:
+    """The results as a page (docs/results.md): how it was run, each experiment's target and number
+    next to the article's, its epochs and training time, and the results table with its baselines."""
+    from .render import to_markdown
+    from .sections import results_page_blocks
+
+    return to_markdown(results_page_blocks(results))
+
+
+if __name__ == "__main__":  # python -m autoencoders.report.results docs/results.md RESULTS_JSON
+    write_text(sys.argv[1], markdown(Results.load(sys.argv[2])))

@@ -1,5 +1,5 @@
 """The report's content: `Results` (results.py, i.e. `results.json`) turned into blocks (headings, paragraphs,
-tables, figures)."""
+tables, figures), and docs/results.md's."""
 
 from __future__ import annotations
 
@@ -219,3 +219,24 @@ def explorer_blocks(explorer: Explorer) -> list[tuple]:
     if explorer.skipped:
         return [("p", f"No interactive explorer: {explorer.skipped}")]
     return []
+
+
+def results_page_blocks(results: Results) -> list[tuple]:
+    """docs/results.md: how the results were made, the targets table (each experiment's article
+    number, target, ours, epochs and training time) and the results table with its baselines."""
+    env = results.environment
+    blocks: list[tuple] = [
+        ("h", 1, "Results"),
+        ("p", f"`{results.command or 'ae reproduce'}`: data `{results.data}`, profile `{results.profile}`, recipes "
+              f"{', '.join(results.recipes)}; {results.wall_seconds:.0f} s of wall time in all on "
+              f"{env.get('processor', '?')} ({env.get('threads', '?')} threads, torch {env.get('torch', '?')}). "
+              "Generated from that run's `results.json` by `python -m autoencoders.report.results "
+              "docs/results.md RESULTS_JSON`; the full report, with figures, is the run's `report.html`. "
+              "[Where we differ from the article](differences.md)."),
+    ]
+    blocks += target_blocks(results)
+    blocks += [("h", 2, "Against the baselines"), ("p", UNITS), ("table", *main_table(results))]
+    blocks += verdict_blocks(results)
+    if results.not_run:
+        blocks.append(("p", "Not run: " + ", ".join(results.not_run) + "."))
+    return blocks
