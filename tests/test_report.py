@@ -43,6 +43,19 @@ def test_every_experiment_and_section_present(report_dir):
         assert (report_dir / path).stat().st_size > 1000, path
 
 
+@pytest.mark.slow
+def test_results_json_reads_back_as_the_results_and_makes_the_page(report_dir):
+    # before the tests below rerun reproduce into report_dir (their results.json holds one run)
+    from autoencoders.report.results import Results, markdown
+
+    results = Results.load(report_dir / "results.json")  # every key and type checked
+    assert json.loads(json.dumps(results.to_dict())) == json.loads((report_dir / "results.json").read_text())
+    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", e.key) for e in presets.EXPERIMENTS]
+    page = markdown(results)
+    for exp in presets.EXPERIMENTS:
+        assert f"| {exp.title} |" in page
+
+
 def test_targets_table_says_met_or_not_with_epochs_and_time():
     def run(key, metric, value, measured, reached, code_mean):
         return SimpleNamespace(key=key, title=key.title(), recipe="fast", article_loss=0.1, epochs=2,
@@ -115,14 +128,3 @@ def test_report_links_the_explorer(report_dir):
     assert 'href="explorer.html"' in (report_dir / "report.html").read_text()
     assert "](explorer.html)" in (report_dir / "report.md").read_text()
 
-
-@pytest.mark.slow
-def test_results_json_reads_back_as_the_results_and_makes_the_page(report_dir):
-    from autoencoders.report.results import Results, markdown
-
-    results = Results.load(report_dir / "results.json")  # every key and type checked
-    assert json.loads(json.dumps(results.to_dict())) == json.loads((report_dir / "results.json").read_text())
-    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", e.key) for e in presets.EXPERIMENTS]
-    page = markdown(results)
-    for exp in presets.EXPERIMENTS:
-        assert f"| {exp.title} |" in page
