@@ -24,6 +24,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from autoencoders.benchmark import machine
 from autoencoders.benchmark.suite import cases
+from autoencoders.evaluation.flops import forward_flops
 from autoencoders.registry import create_model
 from autoencoders.training.trainer import fast_layout
 
@@ -112,7 +113,7 @@ def main() -> None:
         ms = {v: statistics.median(t) for v, t in times.items()}
         shares = breakdown(name, max(5, args.steps // 2))
         shape = SHAPE.get(name, (784,))
-        step_flops = 3 * machine.forward_flops(create_model(name, shape), torch.rand(BATCH[name], *shape)) * BATCH[name]
+        step_flops = 3 * forward_flops(create_model(name, shape), torch.rand(BATCH[name], *shape)) * BATCH[name]
         shares["step_peak"] = step_flops / (ms["fused"] / 1000) / (peak * 1e9)
         shares["kernel_peak"] = shares["step_peak"] / shares["matmul/conv"]
         rows.append((name, ms, compile_s, shares))

@@ -12,7 +12,7 @@ import argparse
 import time
 
 from autoencoders import api
-from autoencoders.report.experiments import get_profile, run_config, select
+from autoencoders.presets import RECIPES, get_profile, run_config, run_path, select
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -21,8 +21,9 @@ if __name__ == "__main__":
     parser.add_argument("--out", default="reproduce")
     parser.add_argument("--data", default="mnist")
     args = parser.parse_args()
+    recipe = RECIPES[args.recipe]
     for exp in select(args.experiments):
         start = time.time()
-        config = run_config(exp, args.recipe, get_profile("full"), args.data)
-        api.train(config, out=f"{args.out}/runs/{args.recipe}-{exp.key}", resume="auto", quiet=True)
+        config = run_config(exp, recipe, get_profile("full"), args.data)
+        api.train(config, out=run_path(args.out, recipe, exp), resume="auto", quiet=True)
         print(f"{time.strftime('%T')} finished {args.recipe} {exp.key} in {time.time() - start:.0f} s", flush=True)

@@ -31,9 +31,9 @@ import torch
 from autoencoders import train
 from autoencoders.evaluation.metrics import code_stats
 from autoencoders.evaluation.quality import HIGHER_IS_BETTER, meets, quality
-from autoencoders.report.experiments import EXPERIMENTS, get_profile, run_config, select
+from autoencoders.presets import EXPERIMENTS, MODERN, get_profile, run_config, select
 
-# The margin a candidate must beat each test-set target (report/experiments.py) by on the hold-out,
+# The margin a candidate must beat each test-set target (presets.py) by on the hold-out,
 # so that the target still holds on the test set and on another seed.
 MARGINS = {"bce": 0.015, "psnr": 0.15, "elbo": 1.0}  # relative for BCE, absolute dB / nats otherwise
 
@@ -60,7 +60,7 @@ LOG = Path("bench/fast_recipe_search.jsonl")
 
 
 def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad: float | None = None):
-    base = run_config(exp, "modern", get_profile("full"), "mnist", seed)
+    base = run_config(exp, MODERN, get_profile("full"), "mnist", seed)
     train = dataclasses.replace(base.train, epochs=epochs, batch_size=batch, lr=lr, schedule="onecycle",
                                 clip_grad=clip_grad)
     return dataclasses.replace(base, data=dataclasses.replace(base.data, validation="0.1"), train=train)

@@ -4,15 +4,15 @@ import json
 
 import torch
 
-from autoencoders.benchmark import machine
 from autoencoders.benchmark.report import run_suite
+from autoencoders.evaluation.flops import forward_flops
 from autoencoders.registry import create_model
 
 
 def test_flops_match_hand_count():
     model = create_model("deep", (1, 28, 28))
     hand = 2 * 2 * (784 * 128 + 128 * 64 + 64 * 32)  # encoder + mirrored decoder, x2 per multiply-add
-    assert machine.forward_flops(model, torch.rand(8, 1, 28, 28)) == hand
+    assert forward_flops(model, torch.rand(8, 1, 28, 28)) == hand
 
 
 def test_recurrent_flops_are_counted():
@@ -23,7 +23,7 @@ def test_recurrent_flops_are_counted():
     encoder = 4 * 64 * (28 + 64) * steps
     decoder = 4 * 64 * (64 + 64) * steps
     project = 64 * 28 * steps
-    assert machine.forward_flops(model, torch.rand(8, 28, 28)) == 2 * (encoder + decoder + project)
+    assert forward_flops(model, torch.rand(8, 28, 28)) == 2 * (encoder + decoder + project)
 
 
 def test_suite_writes_markdown_and_json(tmp_path):
@@ -59,8 +59,8 @@ def test_iw_bound_throughput_for_vaes_only():
 
 def test_cases_come_from_the_experiments_and_the_registry():
     from autoencoders.benchmark.suite import case, cases
+    from autoencoders.presets import EXPERIMENTS
     from autoencoders.registry import train_defaults
-    from autoencoders.report.experiments import EXPERIMENTS
 
     assert list(cases()) == [e.model for e in EXPERIMENTS]
     assert cases()["conv-denoise"] == (128, {"noise": "gaussian:0.5"})

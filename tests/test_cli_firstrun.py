@@ -48,7 +48,7 @@ def test_every_train_option_has_help_and_a_readable_metavar(capsys):
 
 
 def test_each_model_trains_with_the_article_batch_size_unless_told():
-    from autoencoders.report.experiments import EXPERIMENTS
+    from autoencoders.presets import EXPERIMENTS
 
     assert make_config("conv", "digits").train.batch_size == 128
     assert make_config("conv-denoise", "digits").train.batch_size == 128

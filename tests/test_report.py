@@ -4,14 +4,17 @@ import base64
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
 
+from autoencoders import presets
 from autoencoders.cli import main
 from autoencoders.errors import ConfigError
-from autoencoders.report import experiments, sections
+from autoencoders.report import sections
 from autoencoders.report.pipeline import reproduce
+from autoencoders.report.results import TargetResult
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def report_dir(tmp_path_factory):
 @pytest.mark.slow
 def test_every_experiment_and_section_present(report_dir):
     md = (report_dir / "report.md").read_text()
-    for exp in experiments.EXPERIMENTS:
+    for exp in presets.EXPERIMENTS:
         assert f"### {exp.title} (modern)" in md
     for heading in ("## Results", "## Baselines", "## Where we differ from the article", "## Environment"):
         assert heading in md
@@ -34,21 +37,34 @@ def test_every_experiment_and_section_present(report_dir):
     assert "SSIM" in md and "The noisy input itself has PSNR" in md
     assert "bits per dimension" in md and "per dimension" in md
     results = json.loads((report_dir / "results.json").read_text())
-    assert [r["key"] for r in results["experiments"]] == [e.key for e in experiments.EXPERIMENTS]
+    assert [r["key"] for r in results["experiments"]] == [e.key for e in presets.EXPERIMENTS]
     assert "## Targets" not in md and all(r["target"] is None for r in results["experiments"])  # MNIST's
     for path in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (report_dir / path).stat().st_size > 1000, path
 
 
+@pytest.mark.slow
+def test_results_json_reads_back_as_the_results_and_makes_the_page(report_dir):
+    # before the tests below rerun reproduce into report_dir (their results.json holds one run)
+    from autoencoders.report.results import Results, markdown
+
+    results = Results.load(report_dir / "results.json")  # every key and type checked
+    assert json.loads(json.dumps(results.to_dict())) == json.loads((report_dir / "results.json").read_text())
+    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", e.key) for e in presets.EXPERIMENTS]
+    page = markdown(results)
+    for exp in presets.EXPERIMENTS:
+        assert f"| {exp.title} |" in page
+
+
 def test_targets_table_says_met_or_not_with_epochs_and_time():
     def run(key, metric, value, measured, reached, code_mean):
-        return {"key": key, "title": key.title(), "recipe": "fast", "article_loss": 0.1, "epochs": 2,
-                "train_seconds": 3.4, "metrics": {"code_mean": code_mean},
-                "target": {"metric": metric, "value": value, "measured": measured, "reached": reached}}
+        return SimpleNamespace(key=key, title=key.title(), recipe="fast", article_loss=0.1, epochs=2,
+                               train_seconds=3.4, metrics=SimpleNamespace(code_mean=code_mean),
+                               target=TargetResult(metric=metric, value=value, measured=measured, reached=reached))
 
-    results = {"experiments": [run("dense", "bce", 0.1, 0.0941, True, 6.1),
-                               run("sparse", "bce", 0.11, 0.0952, True, 2.9),
-                               run("vae", "elbo", -153.0, -155.2, False, 0.0)]}
+    results = SimpleNamespace(experiments=[run("dense", "bce", 0.1, 0.0941, True, 6.1),
+                                           run("sparse", "bce", 0.11, 0.0952, True, 2.9),
+                                           run("vae", "elbo", -153.0, -155.2, False, 0.0)])
     blocks = sections.target_blocks(results)
     header, rows = blocks[1][1:]
     assert header[:6] == ["experiment", "recipe", "target", "article", "ours", "met"]
@@ -91,8 +107,8 @@ def test_no_train_reports_finished_runs_and_lists_the_rest(report_dir, monkeypat
     monkeypatch.setattr(api, "fit_run", no_training)
     results = reproduce(report_dir, profile="tiny", recipe="both", data="digits", only="dense", quiet=True,
                         train=False)
-    assert [(r["recipe"], r["key"]) for r in results["experiments"]] == [("modern", "dense")]
-    assert results["not_run"] == ["article dense"]
+    assert [(r.recipe, r.key) for r in results.experiments] == [("modern", "dense")]
+    assert results.not_run == ["article dense"]
     assert "Not run" in (report_dir / "report.md").read_text()
     assert not (report_dir / "runs" / "article-dense").exists()
 

@@ -2,11 +2,13 @@
 results worse than a baseline flagged (never bold), one PSNR convention, figures that read."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from autoencoders.cli import main
+from autoencoders.report.results import JPEGBaseline, PCABaseline, Quality
 from autoencoders.report.sections import _bce, losses_to
 from autoencoders.viz import latent
 
@@ -60,10 +62,13 @@ def test_results_worse_than_a_baseline_are_flagged_not_bold(report):
 
 
 def test_bold_only_when_every_baseline_is_beaten():
-    dataset = {"mean_image": {"bce": 0.26}}
-    baselines = {"pca": {"bce": 0.12, "components": 32}, "jpeg_8bit": {"bce": 0.12, "over_budget": 0.0}}
-    win = {"metrics": {"bce": 0.09}, "code_numel": 32, "baselines": baselines}
-    lose = {"metrics": {"bce": 0.29}, "code_numel": 32, "baselines": baselines}  # the LSTM of the demo
+    dataset = SimpleNamespace(mean_image=Quality(bce=0.26, mse=0.07, psnr=11.0, ssim=None))
+    pca = PCABaseline(bce=0.12, mse=0.02, psnr=17.0, ssim=None, components=32)
+    jpeg = JPEGBaseline(bce=0.12, mse=0.02, psnr=17.0, ssim=None, n=10, payload_bytes=31.0, file_bytes=330.0,
+                        over_budget=0.0)
+    baselines = SimpleNamespace(pca=pca, jpeg_8bit=jpeg)
+    win = SimpleNamespace(metrics=SimpleNamespace(bce=0.09), code_numel=32, baselines=baselines)
+    lose = SimpleNamespace(metrics=SimpleNamespace(bce=0.29), code_numel=32, baselines=baselines)  # the demo's LSTM
     assert _bce(win, dataset) == "**0.0900**" and losses_to(win, dataset) == []
     assert _bce(lose, dataset) == "0.2900 ⚠"
     assert [n for n, _ in losses_to(lose, dataset)][0] == "the mean training image"

@@ -3,35 +3,46 @@
 import dataclasses
 import json
 
+from autoencoders import presets
 from autoencoders.benchmark.to_quality import run_to_quality, time_to_quality
-from autoencoders.report import experiments
-from autoencoders.report.experiments import Target
+from autoencoders.presets import FAST, MODERN, Recipe, Target
 
 
 def _dense(target: Target):
-    return dataclasses.replace(experiments.select("dense")[0], target=target)
+    return dataclasses.replace(presets.select("dense")[0], target=target)
 
 
 def test_stops_at_the_first_epoch_that_meets_the_target():
-    row = time_to_quality(_dense(Target("bce", 0.9)), "modern", data="digits")
+    row = time_to_quality(_dense(Target("bce", 0.9)), MODERN, data="digits")
     assert row["reached"] and row["epochs"] == 1 and len(row["trace"]) == 1
     assert row["value"] <= 0.9 and row["seconds"] > 0
 
 
 def test_an_unreached_target_is_reported_after_the_time_cap_or_the_fast_budget():
-    row = time_to_quality(_dense(Target("bce", 0.0)), "modern", data="digits", max_seconds=0.0)
+    row = time_to_quality(_dense(Target("bce", 0.0)), MODERN, data="digits", max_seconds=0.0)
     assert not row["reached"] and row["epochs"] == 1
-    row = time_to_quality(_dense(Target("bce", 0.0)), "fast", data="digits", max_seconds=0.0)
+    row = time_to_quality(_dense(Target("bce", 0.0)), FAST, data="digits", max_seconds=0.0)
     assert not row["reached"] and row["epochs"] == row["budget_epochs"] == 2  # its own budget, uncapped
 
 
+def test_the_cap_follows_the_recipes_budget_not_its_name():
+    mine = Recipe("mine", fast_budget=True)  # the fast budget under a constant lr: uncapped, as its budget is short
+    row = time_to_quality(_dense(Target("bce", 0.0)), mine, data="digits", max_seconds=0.0)
+    assert row["recipe"] == "mine" and row["epochs"] == row["budget_epochs"] == 2 and row["schedule"] == "constant"
+    row = time_to_quality(_dense(Target("bce", 0.0)), Recipe("fast"), data="digits", max_seconds=0.0)
+    assert row["epochs"] == 1 and row["budget_epochs"] > 1  # the article's budget: capped, whatever its name
+
+
 def test_table_has_one_column_per_recipe(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiments, "EXPERIMENTS", (_dense(Target("bce", 0.9)),))
+    monkeypatch.setattr(presets, "EXPERIMENTS", (_dense(Target("bce", 0.9)),))
     out = tmp_path / "TQ.md"
-    rows = run_to_quality(None, ("fast", "modern"), data="digits", out_md=out, log=lambda s: None)
-    assert [r["recipe"] for r in rows] == ["fast", "modern"]
+    rows = run_to_quality(None, (FAST, MODERN, Recipe("mine", fast_budget=True)), data="digits", out_md=out,
+                          log=lambda s: None)
+    assert [r["recipe"] for r in rows] == ["fast", "modern", "mine"]
     text = out.read_text()
-    assert "| experiment | target (test set) | fast | modern |" in text and "| dense | bce <= 0.9" in text
+    assert "| experiment | target (test set) | fast | modern | mine |" in text and "| dense | bce <= 0.9" in text
+    cells = next(line for line in text.splitlines() if line.startswith("| dense")).split(" | ")[2:]
+    assert [c.startswith("**") for c in cells] == [True, False, True]  # bold: the recipes on the fast budget
     assert json.loads(out.with_suffix(".json").read_text())["rows"][0]["experiment"] == "dense"
 
 

@@ -19,15 +19,16 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..config import DataConfig, TrainConfig
 from ..data import Presentation, Resident
+from ..evaluation.flops import forward_flops
 from ..registry import create_model
 from ..training.trainer import Trainer, evaluate_loss, fast_layout
 from . import machine
 
 
 def cases() -> dict[str, tuple[int, dict]]:
-    """{model: (batch size, data options)} of the article's experiments (report/experiments.py),
+    """{model: (batch size, data options)} of the article's experiments (presets.py),
     each at the batch size registered with its model."""
-    from ..report.experiments import EXPERIMENTS
+    from ..presets import EXPERIMENTS
 
     return {exp.model: (exp.batch_size, dict(exp.data)) for exp in EXPERIMENTS}
 
@@ -132,7 +133,7 @@ def iw_bound_throughput(name: str, x_test, k: int = IW_K, images: int = 100) -> 
 def bench_case(name: str, x, x_test, epochs: int, peak: float, *, bf16: bool = False) -> dict:
     """One model: both loops, FLOPs, fractions of peak, test losses, eval throughput."""
     bs, data_opts = case(name)
-    flops_epoch = 3 * machine.forward_flops(create_model(name, tuple(x.shape[1:])), x[:bs]) * len(x)
+    flops_epoch = 3 * forward_flops(create_model(name, tuple(x.shape[1:])), x[:bs]) * len(x)
     ours = toolkit_epochs(name, x, x_test, bs, data_opts, epochs)
     plain = idiomatic_epochs(name, x, x_test, bs, data_opts, epochs)
     row = {

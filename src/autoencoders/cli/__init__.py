@@ -255,8 +255,8 @@ def int_list(text: str) -> tuple[int, ...]:
 
 def experiments(text: str) -> str:
     """Comma-separated experiments of `ae reproduce` / `ae bench --to-quality`, checked by the one
-    rule for them (report.experiments.select: known names, each once) before anything trains."""
-    from ..report.experiments import select
+    rule for them (presets.select: known names, each once) before anything trains."""
+    from ..presets import select
 
     try:
         select(text)

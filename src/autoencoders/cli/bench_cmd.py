@@ -41,7 +41,7 @@ def _bench(args) -> None:
 
 def _to_quality(args) -> None:
     from ..benchmark.to_quality import run_to_quality
-    from ..report.experiments import recipes_named
+    from ..presets import recipes_named
 
     recipes = [r for name in args.recipes.split(",") for r in recipes_named(name.strip())]
     output = args.output or "bench/TO_QUALITY.md"

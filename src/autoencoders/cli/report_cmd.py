@@ -29,4 +29,4 @@ def _reproduce(args) -> None:
 
     results = reproduce(args.out, profile=args.profile, recipe=args.recipe, data=args.data, only=args.only,
                         seed=args.seed, quiet=args.quiet, train=not args.no_train)
-    print(f"report: {args.out}/report.md and {args.out}/report.html ({results['wall_seconds']:.0f} s)")
+    print(f"report: {args.out}/report.md and {args.out}/report.html ({results.wall_seconds:.0f} s)")

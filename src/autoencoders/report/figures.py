@@ -10,9 +10,9 @@ import math
 from pathlib import Path
 
 from ..api import Run
+from ..presets import Experiment, Profile
 from ..viz import plots
 from ..viz.latent import latent_scatter, reconstruction_figure
-from .experiments import Experiment, Profile
 
 
 def _save(fig, folder: Path, name: str, caption: str) -> tuple[str, str]:

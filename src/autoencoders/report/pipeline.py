@@ -1,7 +1,7 @@
 """`ae reproduce`: train, evaluate and draw each of the article's experiments, then write the report.
 
 Finished runs in the output folder are reused and interrupted ones resumed, so an interrupted
-reproduce continues where it stopped. Everything a report shows is in `results.json`.
+reproduce continues where it stopped. Everything a report shows is in `results.json` (results.py).
 """
 
 from __future__ import annotations
@@ -21,135 +21,160 @@ from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
-from ..fileio import write_json
-from .experiments import TARGET_DATA, Experiment, Profile, epochs_for, get_profile, recipes_named, run_config, select
+from ..presets import (
+    TARGET_DATA,
+    Experiment,
+    Profile,
+    Recipe,
+    epochs_for,
+    get_profile,
+    recipes_named,
+    run_config,
+    run_path,
+    select,
+)
 from .figures import dataset_figures, experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
+from .results import (
+    Baselines,
+    DatasetResult,
+    ExperimentResult,
+    Explorer,
+    JPEGBaseline,
+    Likelihood,
+    Metrics,
+    PCABaseline,
+    Probes,
+    Quality,
+    Results,
+    TargetResult,
+)
 
 
-def reproduce(out="reproduce", *, profile: str = "demo", recipe: str = "fast", data: str = "mnist",
-              only: str | None = None, seed: int = 0, quiet: bool = False, train: bool = True) -> dict:
+def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str | Recipe = "fast",
+              data: str = "mnist", only: str | None = None, seed: int = 0, quiet: bool = False,
+              train: bool = True) -> Results:
     """Run the selected experiments under one recipe (or `both`) and write report.md/.html in `out`.
 
+    `recipe` and `profile` are names (presets.RECIPES, RECIPE_SETS, PROFILES) or your own objects.
     With `train=False` only runs already finished in `out/runs` are reported; the others are listed
     as not run (a report of what a long reproduction has finished so far).
     """
-    prof, experiments = get_profile(profile), select(only)
-    recipes = recipes_named(recipe)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    recipes = (recipe,) if isinstance(recipe, Recipe) else recipes_named(recipe)
+    experiments = select(only)
     for r in recipes:  # fail on a bad recipe or model before any training starts
         [run_config(e, r, prof, data, seed) for e in experiments]
     out = Path(out)
-    start = time.perf_counter()
-    results = {"profile": profile, "data": data, "recipes": list(recipes), "command": " ".join(sys.argv),
-               "environment": environment(), "experiments": []}
+    start, env, not_run = time.perf_counter(), environment(), []
     jobs = [(e, r) for r in recipes for e in experiments]
     if not train:
         finished = [(e, r) for e, r in jobs
-                    if is_finished(run_config(e, r, prof, data, seed), out / "runs" / f"{r}-{e.key}")]
-        results["not_run"] = [f"{r} {e.key}" for e, r in jobs if (e, r) not in finished]
+                    if is_finished(run_config(e, r, prof, data, seed), run_path(out, r, e))]
+        not_run = [f"{r.name} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
     train_set = load_dataset(data, "train")
-    progress = ReproduceProgress({f"{r} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
+    progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
                                   for e, r in jobs}, quiet=quiet)
     matched: dict = {}  # same-size baselines by code size: computed once per reproduction
+    rows: list[ExperimentResult] = []
     try:
         progress.phase("baselines of the data")
-        results["dataset"] = dataset_section(data, prof, out, seed)
+        dataset = dataset_section(data, prof, out, seed)
         for exp, rec in jobs:
-            result = run_experiment(exp, rec, prof, data, out, seed, results["dataset"], progress, matched)
-            results["experiments"].append(result)
+            rows.append(run_experiment(exp, rec, prof, data, out, seed, dataset, progress, matched))
             if not quiet:
-                tqdm.write(_progress_line(result))
+                tqdm.write(_progress_line(rows[-1]))
         progress.phase("summary figure")
-        results["summary_figure"] = _summary(results, out, data, prof, seed)
+        # one set of models: the first recipe's
+        first = [(e, r, row) for (e, r), row in zip(jobs, rows) if r == recipes[0]]
+        summary = _summary(first, dataset, out, data)
         progress.phase("explorer page")
-        results["explorer"] = explorer_section(out, [(e, r) for e, r in jobs if r == recipes[0]])
+        explorer = explorer_section(out, [(e, r) for e, r, _ in first])
     finally:
         progress.close()
-    results["wall_seconds"] = round(time.perf_counter() - start, 1)
-    write_json(out / "results.json", results)
+    results = Results(profile=prof.name, data=data, recipes=[r.name for r in recipes], command=" ".join(sys.argv),
+                      environment=env, dataset=dataset, experiments=rows, not_run=not_run, summary_figure=summary,
+                      explorer=explorer, wall_seconds=round(time.perf_counter() - start, 1))
+    results.write(out / "results.json")
     from .render import write_report
 
     write_report(results, out)
     return results
 
 
-def explorer_section(out: Path, jobs: list) -> dict:
+def explorer_section(out: Path, jobs: list) -> Explorer:
     """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
     keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
     from ..errors import ConfigError
     from ..explore import explore
 
     if not jobs:
-        return {"skipped": "no finished run"}
+        return Explorer(skipped="no finished run")
     try:
-        page = explore([out / "runs" / f"{r}-{e.key}" for e, r in jobs], out / "explorer.html",
+        page = explore([run_path(out, r, e) for e, r in jobs], out / "explorer.html",
                        title="Building Autoencoders in Keras — explorer")
     except ConfigError as e:
-        return {"skipped": str(e)}
-    return {"path": "explorer.html", "bytes": page["bytes"], "runs": page["runs"], "skipped_runs": page["skipped"]}
+        return Explorer(skipped=str(e))
+    return Explorer(path="explorer.html", bytes=page["bytes"], runs=page["runs"], skipped_runs=page["skipped"])
 
 
-def run_experiment(exp: Experiment, recipe: str, prof: Profile, data: str, out: Path, seed: int,
-                   dataset: dict, progress: ReproduceProgress | None = None, matched: dict | None = None) -> dict:
+def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, out: Path, seed: int,
+                   dataset: DatasetResult, progress: ReproduceProgress | None = None,
+                   matched: dict | None = None) -> ExperimentResult:
     """Train (or reuse) one experiment's run, then measure it and draw its figures.
 
     `matched` keeps the same-size baselines already computed in this reproduction (by code size).
     """
     config = run_config(exp, recipe, prof, data, seed)
     if progress is not None:
-        progress.start(f"{recipe} {exp.key}")
-    run = train(config, out=out / "runs" / f"{recipe}-{exp.key}", resume="auto", quiet=True,
+        progress.start(f"{recipe.name} {exp.key}")
+    run = train(config, out=run_path(out, recipe, exp), resume="auto", quiet=True,
                 progress=progress.hook if progress is not None else None)
     if progress is not None:
         progress.done()
-    metrics = run.evaluate("test")
-    result = {
-        "key": exp.key, "title": exp.title, "recipe": recipe, "model": exp.model,
-        "article_loss": exp.article_loss, "epochs": config.train.epochs, "batch_size": config.train.batch_size,
-        "optimizer": config.train.optimizer, "lr": config.train.learning_rate,
-        "train_limit": config.data.limit, "metrics": metrics, "history": run.history,
-        "train_seconds": round(sum(r["seconds"] for r in run.history), 1),
-    }
-    result.update(code_section(run, prof, seed))
-    result["metrics"].update(likelihood_section(run, prof, seed))
-    result["target"] = target_section(run, exp, seed) if data == TARGET_DATA else None
+    metrics = Metrics.from_evaluation(run.evaluate("test"))
+    code = code_section(run, prof, seed)
+    likelihood = likelihood_section(run, prof, seed)
+    target = target_section(run, exp, seed) if data == TARGET_DATA else None
     # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
     noisy = config.data.noise is not None
-    matched, k = {} if matched is None else matched, result["code_numel"]
+    matched, k = {} if matched is None else matched, code["code_numel"]
     if not noisy and k not in matched:
         matched[k] = matched_baselines(k, data, seed, prof.jpeg_images)
-    result["baselines"] = None if noisy else matched[k]
-    result["figures"] = experiment_figures(run, exp, recipe, out / "figures", prof, seed)
-    return result
+    return ExperimentResult(
+        key=exp.key, title=exp.title, recipe=recipe.name, model=exp.model, article_loss=exp.article_loss,
+        epochs=config.train.epochs, batch_size=config.train.batch_size, optimizer=config.train.optimizer,
+        lr=config.train.learning_rate, train_limit=config.data.limit,
+        train_seconds=round(sum(r["seconds"] for r in run.history), 1), metrics=metrics, history=run.history,
+        **code, likelihood=likelihood, target=target, baselines=None if noisy else matched[k],
+        figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed))
 
 
-def target_section(run: Run, exp: Experiment, seed: int) -> dict | None:
-    """The experiment's quality target (report/experiments.py) measured on the whole test split,
+def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
+    """The experiment's quality target (presets.py) measured on the whole test split,
     as `ae bench --to-quality` measures it (evaluation/quality.py)."""
     if exp.target is None:
         return None
     inputs, targets, _ = run.split("test")
     value = quality(run.model, inputs, targets, exp.target.metric, seed=seed)
-    return {"metric": exp.target.metric, "value": exp.target.value, "measured": value,
-            "reached": meets(value, exp.target.metric, exp.target.value)}
+    return TargetResult(metric=exp.target.metric, value=exp.target.value, measured=value,
+                        reached=meets(value, exp.target.metric, exp.target.value))
 
 
-def _summary(results: dict, out: Path, data: str, prof: Profile, seed: int):
-    """The summary figure from the first recipe's runs, one row per experiment."""
-    main = results["recipes"][0]
-    rows = [(_summary_label(r, results["dataset"]), load_run(out / "runs" / f"{main}-{r['key']}"))
-            for r in results["experiments"] if r["recipe"] == main]
+def _summary(first: list, dataset: DatasetResult, out: Path, data: str):
+    """The summary figure from the first recipe's runs ([(experiment, recipe, its result)]), one row each."""
+    rows = [(_summary_label(row, dataset), load_run(run_path(out, rec, exp))) for exp, rec, row in first]
     if not rows:
         return None
     return summary_figure(rows, load_dataset(data, "test").images, out / "figures")
 
 
-def _summary_label(r: dict, dataset: dict) -> str:
+def _summary_label(r: ExperimentResult, dataset: DatasetResult) -> str:
     from .sections import losses_to
 
     worse = losses_to(r, dataset)
-    return f"{r['key']}: test BCE {r['metrics']['bce']:.4f}" + (f"  ⚠ worse than {worse[0][0]}" if worse else "")
+    return f"{r.key}: test BCE {r.metrics.bce:.4f}" + (f"  ⚠ worse than {worse[0][0]}" if worse else "")
 
 
 def _cost(exp: Experiment, prof: Profile, train) -> float:
@@ -162,60 +187,58 @@ def _cost(exp: Experiment, prof: Profile, train) -> float:
 
 def code_section(run: Run, prof: Profile, seed: int) -> dict:
     """Code size, the loss with codes stored at 8 bits, and probe accuracies (linear and k-NN) on a
-    seeded subset of training codes."""
+    seeded subset of training codes (None without labels): ExperimentResult's fields of those names."""
     train_in, _, train_y = run.split("train")
     test_in, test_target, test_y = run.split("test")
     z_test = run.encode(test_in)
     recon_8bit = run.decode(quantize_codes(z_test, bits=8)).clamp(1e-7, 1 - 1e-7)
-    out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu())}
+    out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu()), "probes": None}
     if train_y is None or test_y is None:
         return out
     rows = torch.randperm(len(train_in), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
-    out["probes"] = probes(run.encode(train_in[rows]), train_y[rows], z_test, test_y)
+    out["probes"] = Probes(**probes(run.encode(train_in[rows]), train_y[rows], z_test, test_y))
     return out
 
 
-def likelihood_section(run: Run, prof: Profile, seed: int) -> dict:
+def likelihood_section(run: Run, prof: Profile, seed: int) -> Likelihood | None:
     """VAEs only: test ELBO and the importance-weighted bound (nats per image) on a test subset."""
     from ..evaluation.likelihood import is_variational, likelihood_report
 
     if not is_variational(run.model):
-        return {}
+        return None
     inputs, _, _ = run.split("test")
     report = likelihood_report(run.model, inputs[: prof.iw_images], k=prof.iw_k, seed=seed)
-    out = {k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl", "kl_per_dim")}
-    return out | {"iw_n": report["n"], "bits_per_dim": -report["iw_bound"] / (inputs[0].numel() * math.log(2))}
+    return Likelihood(**{k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl", "kl_per_dim")},
+                      bits_per_dim=-report["iw_bound"] / (inputs[0].numel() * math.log(2)))
 
 
-def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> dict:
+def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> DatasetResult:
     """Baselines that depend only on the data: mean image, entropy floor, raw-pixel probes."""
     train, test = load_dataset(data, "train"), load_dataset(data, "test")
     rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
-    section = {
-        "name": data, "n_train": len(train), "n_test": len(test), "shape": list(test.images.shape[1:]),
-        "mean_image": baselines.mean_image(train.images, test.images),
-        "entropy_floor": baselines.entropy_floor(test.images),
-    }
+    pixel_probes = None
     if train.labels is not None and test.labels is not None:
-        section["pixel_probes"] = probes(train.images[rows], train.labels[rows], test.images, test.labels)
-    section["figures"] = dataset_figures(train, test, out / "figures", prof, seed)
-    return section
+        pixel_probes = Probes(**probes(train.images[rows], train.labels[rows], test.images, test.labels))
+    return DatasetResult(name=data, n_train=len(train), n_test=len(test), shape=list(test.images.shape[1:]),
+                         mean_image=Quality(**baselines.mean_image(train.images, test.images)),
+                         entropy_floor=baselines.entropy_floor(test.images), pixel_probes=pixel_probes,
+                         figures=dataset_figures(train, test, out / "figures", prof, seed))
 
 
-def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -> dict:
+def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -> Baselines:
     """PCA with as many components as the code has numbers; JPEG with as many bytes (float32 and 8-bit)."""
     train, test = load_dataset(data, "train"), load_dataset(data, "test")
     k = min(code_numel, int(train.images[0].numel()))
     pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
-    pca["components"] = k
     rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
+    pca_probes = None
     if train.labels is not None:
-        pca["probes"] = probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels)
-    return {
-        "pca": pca,
-        "jpeg_float32": baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images),
-        "jpeg_8bit": baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images),
-    }
+        pca_probes = Probes(**probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels))
+    return Baselines(
+        pca=PCABaseline(**pca, components=k, probes=pca_probes),
+        jpeg_float32=JPEGBaseline(**baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images)),
+        jpeg_8bit=JPEGBaseline(**baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images)),
+    )
 
 
 def environment() -> dict:
@@ -227,12 +250,11 @@ def environment() -> dict:
             "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
 
 
-def _progress_line(r: dict) -> str:
-    m, t = r["metrics"], r.get("target")
+def _progress_line(r: ExperimentResult) -> str:
+    m, t = r.metrics, r.target
     target = ""
     if t:
-        op = ">=" if HIGHER_IS_BETTER[t["metric"]] else "<="
-        target = (f"  target {t['metric']} {op} {t['value']:g}: {t['measured']:.4g} "
-                  f"{'met' if t['reached'] else 'NOT MET'}")
-    return (f"{r['recipe']:>7} {r['key']:<8} test BCE {m['bce']:.4f} (article {r['article_loss'] or '-'})"
-            f"  PSNR {m['psnr']:.1f} dB{target}  {r['epochs']} epochs  {r['train_seconds']:.0f}s")
+        op = ">=" if HIGHER_IS_BETTER[t.metric] else "<="
+        target = f"  target {t.metric} {op} {t.value:g}: {t.measured:.4g} {'met' if t.reached else 'NOT MET'}"
+    return (f"{r.recipe:>7} {r.key:<8} test BCE {m.bce:.4f} (article {r.article_loss or '-'})"
+            f"  PSNR {m.psnr:.1f} dB{target}  {r.epochs} epochs  {r.train_seconds:.0f}s")

@@ -32,7 +32,7 @@ def epoch_cost(model: str, options: dict, sample_shape: tuple, n_train: int) -> 
 
     import torch
 
-    from ..benchmark.machine import forward_flops
+    from ..evaluation.flops import forward_flops
     from ..registry import create_model
 
     net = create_model(model, sample_shape, **options)

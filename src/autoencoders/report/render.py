@@ -1,8 +1,9 @@
 """The report as Markdown and as one self-contained HTML file (figures embedded, nothing fetched).
 
-Both come from the same list of blocks, built from `results.json` by `report_blocks`: the blocks
-become Markdown, and the HTML is that Markdown rendered by the `markdown` library (tables
-extension) with each figure's path replaced by a data URI, so the two never disagree on markup.
+Both come from the same list of blocks, built from `Results` (results.json) by `report_blocks`:
+the blocks become Markdown, and the HTML is that Markdown rendered by the `markdown` library
+(tables extension) with each figure's path replaced by a data URI, so the two never disagree on
+markup.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 
 from ..fileio import write_text
+from .results import Results
 from .sections import report_blocks
 
 # The results table is wider than a laptop window: it scrolls inside its own box (display:block)
@@ -24,7 +26,7 @@ CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1
        "p>em:only-child{color:#444;font-size:.9em}code{background:#f5f5f5}")
 
 
-def write_report(results: dict, out) -> tuple[Path, Path]:
+def write_report(results: Results, out) -> tuple[Path, Path]:
     """Write `out/report.md` (figures linked) and `out/report.html` (figures inlined as data URIs)."""
     out = Path(out)
     blocks = report_blocks(results)

@@ -1,4 +1,9 @@
-"""The article's seven experiments as data: model, budget, and the three recipes that train them.
+"""The article's seven experiments, the recipes that train them and the profiles that size a run: data.
+
+The report (`ae reproduce`), the benchmark (`ae bench --to-quality`) and the scripts import this
+module, and it imports neither of them (nor torch). A recipe's behaviour is its fields (`Recipe`):
+`run_config` reads them and never a recipe's name, which only labels its runs and columns; names
+are looked up once, where a command line gives them (`recipes_named`, `get_profile`).
 
 `article` is the article's own settings (Adadelta at Keras 1's lr=1.0, its batch sizes and epoch
 counts, one fixed noisy copy for denoising); `modern` is ours (Adam, fresh noise every batch) on
@@ -13,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ..errors import ConfigError, unknown
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .errors import ConfigError, unknown
 
 
 @dataclass(frozen=True)
@@ -27,8 +33,8 @@ class Target:
 
 
 @dataclass(frozen=True)
-class FastRecipe:
-    """Adam under a one-cycle schedule: the budget that reaches the target soonest."""
+class FastBudget:
+    """An experiment's budget found by the search: the fewest epochs that reach its target."""
 
     epochs: int
     batch_size: int
@@ -47,54 +53,73 @@ class Experiment:
     options: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     target: Target | None = None
-    fast: FastRecipe | None = None
+    fast: FastBudget | None = None  # what a recipe with `fast_budget` trains on
     sparser_than: str | None = None  # the experiment whose mean code activation this one must stay below
     tsne_codes: bool = False  # a t-SNE of its test codes beside the raw pixels' (the article: the shallow net)
 
     @property
     def batch_size(self) -> int:
         """The article's batch size, registered with the model (one source for `ae train` too)."""
-        from ..registry import train_defaults
+        from .registry import train_defaults
 
         return train_defaults(self.model).get("batch_size", TrainConfig.batch_size)
 
 
 # Targets: the article's reported losses; for the experiments it reports none, our full-budget
 # results less a margin (README: modern recipe PSNR 20.3 dB, LSTM 0.1210, VAE ELBO -150.46).
-# Fast recipes: scripts/search_fast_recipe.py, bench/fast_recipe_search.jsonl, docs/fast-recipe.md.
+# Fast budgets: scripts/search_fast_recipe.py, bench/fast_recipe_search.jsonl, docs/fast-recipe.md.
 EXPERIMENTS = (
     Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10, tsne_codes=True,
-               target=Target("bce", 0.100), fast=FastRecipe(2, 128, 1e-2)),
+               target=Target("bce", 0.100), fast=FastBudget(2, 128, 1e-2)),
     Experiment("sparse", "Sparse (L1 on the code)", "sparse", 100, 0.11, sparser_than="dense",
-               target=Target("bce", 0.110), fast=FastRecipe(2, 128, 1e-2)),
+               target=Target("bce", 0.110), fast=FastBudget(2, 128, 1e-2)),
     Experiment("deep", "Deep dense 128-64-32", "deep", 100, 0.097,
-               target=Target("bce", 0.097), fast=FastRecipe(4, 128, 1e-2)),
+               target=Target("bce", 0.097), fast=FastBudget(4, 128, 1e-2)),
     Experiment("conv", "Convolutional", "conv", 50, 0.094,
-               target=Target("bce", 0.094), fast=FastRecipe(8, 128, 2e-2)),
+               target=Target("bce", 0.094), fast=FastBudget(8, 128, 2e-2)),
     Experiment("denoise", "Denoising convolutional (gaussian 0.5)", "conv-denoise", 100,
                data={"noise": "gaussian:0.5"}, target=Target("psnr", 20.0),
-               fast=FastRecipe(12, 128, 2e-2, clip_grad=1.0)),
+               fast=FastBudget(12, 128, 2e-2, clip_grad=1.0)),
     # The article builds the LSTM autoencoder but never trains it; 20 epochs is our budget.
     Experiment("lstm", "Sequence-to-sequence LSTM (rows as steps)", "lstm", 20,
                article_optimizer="rmsprop", data={"as_sequence": True},
-               target=Target("bce", 0.125), fast=FastRecipe(8, 256, 1e-2)),
+               target=Target("bce", 0.125), fast=FastBudget(8, 256, 1e-2)),
     # The article's VAE example: RMSprop, batch 100, 50 epochs.
     Experiment("vae", "Variational, 2-D latent", "vae", 50, article_optimizer="rmsprop",
-               target=Target("elbo", -153.0), fast=FastRecipe(16, 100, 1e-2)),
+               target=Target("elbo", -153.0), fast=FastBudget(16, 100, 1e-2)),
 )
 
 TARGET_DATA = "mnist"  # the targets are MNIST numbers; on other data a report shows none
-RECIPES = ("fast", "modern", "article")
-RECIPE_SETS = {"both": ("modern", "article"), "all": RECIPES}  # `both`: the two of `make full`
 
 
-def recipes_named(name: str) -> tuple[str, ...]:
-    """A recipe, or a set of them (`both`, `all`), as a tuple of recipe names."""
+@dataclass(frozen=True)
+class Recipe:
+    """How to train an experiment. Its fields say everything; its name only labels its runs
+    (`run_path`), the report's columns and the benchmark's."""
+
+    name: str
+    optimizer: str | None = "adam"  # None: the experiment's own (the article's: Experiment.article_optimizer)
+    # True: epochs, batch size, peak lr and gradient clipping from the experiment's FastBudget (the
+    # search's, short by design); False: the article's epochs and batch size at the optimizer's default lr
+    fast_budget: bool = False
+    schedule: str = "constant"  # the learning rate over the steps (config.SCHEDULES)
+    noise_fixed: bool = False  # a denoiser's one corrupted copy for the whole run (the article) vs fresh noise
+
+
+FAST = Recipe("fast", fast_budget=True, schedule="onecycle")
+MODERN = Recipe("modern")
+ARTICLE = Recipe("article", optimizer=None, noise_fixed=True)
+RECIPES = {r.name: r for r in (FAST, MODERN, ARTICLE)}
+RECIPE_SETS = {"both": (MODERN, ARTICLE), "all": tuple(RECIPES.values())}  # `both`: the two of `make full`
+
+
+def recipes_named(name: str) -> tuple[Recipe, ...]:
+    """A recipe, or a set of them (`both`, `all`), by the name a command line gives."""
     if name in RECIPE_SETS:
         return RECIPE_SETS[name]
     if name not in RECIPES:
-        raise ConfigError(unknown("recipe", name, RECIPES + tuple(RECIPE_SETS)))
-    return (name,)
+        raise ConfigError(unknown("recipe", name, tuple(RECIPES) + tuple(RECIPE_SETS)))
+    return (RECIPES[name],)
 
 
 @dataclass(frozen=True)
@@ -143,22 +168,33 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
-def epochs_for(exp: Experiment, profile: Profile, recipe: str = "modern") -> int:
-    """The recipe's epoch budget (the article's, or the fast recipe's own), scaled by the profile."""
-    budget = exp.fast.epochs if recipe == "fast" else exp.epochs
+def epochs_for(exp: Experiment, profile: Profile, recipe: Recipe) -> int:
+    """The recipe's epoch budget (the article's, or the experiment's fast one), scaled by the profile."""
+    budget = _fast(exp, recipe).epochs if recipe.fast_budget else exp.epochs
     epochs = max(1, round(budget * profile.epoch_fraction))
     return min(epochs, profile.max_epochs) if profile.max_epochs else epochs
 
 
-def run_config(exp: Experiment, recipe: str, profile: Profile, data: str, seed: int = 0) -> RunConfig:
-    """The RunConfig of one experiment under one recipe and profile."""
-    if recipe not in RECIPES:
-        raise ConfigError(unknown("recipe", recipe, RECIPES))
-    article = recipe == "article"
-    data_cfg = DataConfig(name=data, limit=profile.limit, noise_fixed=article and "noise" in exp.data, **exp.data)
+def run_config(exp: Experiment, recipe: Recipe, profile: Profile, data: str, seed: int = 0) -> RunConfig:
+    """The RunConfig of one experiment under one recipe and profile: the recipe's fields decide."""
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"a recipe is a presets.Recipe (RECIPES[name] or recipes_named(name)), got {recipe!r}")
+    data_cfg = DataConfig(name=data, limit=profile.limit, noise_fixed=recipe.noise_fixed and "noise" in exp.data,
+                          **exp.data)
     train_cfg = TrainConfig(epochs=epochs_for(exp, profile, recipe), batch_size=exp.batch_size, seed=seed,
-                            optimizer=exp.article_optimizer if article else "adam")
-    if recipe == "fast":
-        train_cfg = dataclasses.replace(train_cfg, batch_size=exp.fast.batch_size, lr=exp.fast.lr,
-                                        schedule="onecycle", clip_grad=exp.fast.clip_grad)
+                            optimizer=recipe.optimizer or exp.article_optimizer, schedule=recipe.schedule)
+    if recipe.fast_budget:
+        fast = _fast(exp, recipe)
+        train_cfg = dataclasses.replace(train_cfg, batch_size=fast.batch_size, lr=fast.lr, clip_grad=fast.clip_grad)
     return RunConfig(data_cfg, ModelConfig(exp.model, dict(exp.options)), train_cfg)
+
+
+def _fast(exp: Experiment, recipe: Recipe) -> FastBudget:
+    if exp.fast is None:
+        raise ConfigError(f"recipe '{recipe.name}' trains on a fast budget, and experiment '{exp.key}' has none")
+    return exp.fast
+
+
+def run_path(out, recipe: Recipe, exp: Experiment) -> Path:
+    """The folder of one experiment's run under one recipe inside a reproduce output folder."""
+    return Path(out) / "runs" / f"{recipe.name}-{exp.key}"
