@@ -11,6 +11,7 @@ class TinyAE(nn.Module):
     """x : (B, *input_shape) -> z : (B, code) -> logits : (B, *input_shape); per-pixel BCE."""
 
     loss_kind = "bce"
+    output_space = "probability"
 
     def __init__(self, input_shape=(1, 8, 8), code=6):
         super().__init__()

@@ -103,7 +103,7 @@ class _Broken(TinyAE):
 
 
 class _NoParameters(torch.nn.Module):
-    input_shape, loss_kind = (1, 8, 8), "bce"
+    input_shape, loss_kind, output_space = (1, 8, 8), "bce", "probability"
 
     def encode(self, x):
         return x.flatten(1)

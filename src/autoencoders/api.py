@@ -24,6 +24,7 @@ from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is
 from .data import EVAL_BATCH, Batch, RunData, load_run_data, load_split
 from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
+from .models.base import batched
 from .modules import check_fits, check_json, class_path, own_module
 from .registry import create_model, model_spec
 from .training import distributed
@@ -56,22 +57,34 @@ class Run:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def denoises(self) -> bool:
+        """Whether the run learned to undo noise: its inputs are corrupted, its targets clean."""
+        return self.config.data.noise is not None
+
     def encode(self, x) -> torch.Tensor:
         """x : (N, *input_shape) array or tensor in [0, 1] -> codes (N, ...)."""
-        return self._batched(self.model.encode, x)
+        return self.map(self.model.encode, x)
 
     def decode(self, z) -> torch.Tensor:
-        return self._batched(self.model.decode, z)
+        return self.map(self.model.decode, z)
 
     def reconstruct(self, x) -> torch.Tensor:
-        return self._batched(lambda b: self.model(b).recon, x)
+        return self.map(lambda b: self.model(b).recon, x)
 
-    @torch.no_grad()
-    def _batched(self, fn, x, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    def map(self, fn, x, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+        """fn over the samples `x` (array or tensor) in batches, the model in eval mode, on the CPU."""
         x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
-        self.model.eval()
-        parts = [fn(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)]
-        return torch.cat(parts) if parts else x[:0]
+        return batched(self.model, fn, x, batch_size)
+
+    def clean_split(self, split: str = "test", data: str | None = None):
+        """(inputs, labels or None) of a split of the run's data (or of `data`, read with the run's
+        data options) as samples, without the run's noise or binarization: what scores and pages show."""
+        config = dataclasses.replace(self.config.data, name=data or self.config.data.name, noise=None,
+                                     binarize=None, noise_fixed=False)
+        inputs, _, labels = load_split(config, split, self.device, self.config.train.seed)
+        self.check_shape(tuple(inputs.shape[1:]), split)
+        return inputs, labels
 
     def split(self, split: str = "test") -> Batch:
         """(input, target, label) of a split, prepared as validation data (noise, binarization).
@@ -113,7 +126,7 @@ class Run:
         recon = self.reconstruct(inputs)
         result.update(reconstruction_metrics(recon, targets.cpu()))
         result.update(code_stats(self.encode(inputs)))
-        if self.config.data.noise and isinstance(data, str):
+        if self.denoises and isinstance(data, str):
             result["input_psnr"] = psnr(inputs.cpu().clamp(0, 1), targets.cpu())
             result["input_ssim"] = ssim(inputs.cpu().clamp(0, 1), targets.cpu())
         return result

@@ -7,9 +7,9 @@
     clf = make_pipeline(AutoencoderTransformer(code_size=16, random_state=0), LogisticRegression())
     clf.fit(X_train, y_train)            # X: (n_samples, n_features) in [0, 1]
 
-By scikit-learn's rules (DESIGN.md, habit 10): `__init__` only stores parameters; `fit` validates
-X, builds the network from X.shape and trains it with the toolkit's own `Trainer` (the package's
-one epoch loop) on X held as a resident source; learned state ends in `_`. Not imported by
+By scikit-learn's rules: `__init__` only stores parameters; `fit` validates X, builds the network
+from X.shape and trains it with `ae.train` (the toolkit's one way in, over its one epoch loop)
+on X held resident; learned state ends in `_`. Not imported by
 `import autoencoders` (scikit-learn is slow to import).
 
 Scale. Every network ends in a sigmoid and trains on per-pixel BCE (or MSE, with
@@ -28,6 +28,7 @@ anomalous), as `autoencoders.evaluation.anomaly.reconstruction_errors` computes 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 
@@ -38,11 +39,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .data import EVAL_BATCH, Resident
 from .evaluation.anomaly import reconstruction_errors
+from .models.base import batched
 from .registry import create_model, model_defaults
-from .training.callbacks import RunLogger
-from .training.trainer import Trainer, resolve_device
+from .training.trainer import resolve_device
 
 SCALES = ("check", "minmax", "none")
 CODE_OPTIONS = ("code_size", "latent_size")  # what `code_size` sets: the VAEs call it latent_size
@@ -218,17 +218,16 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         x = torch.tensor(np.clip(X, 0.0, 1.0), dtype=torch.float32)  # a copy: X may be read-only
         return x.reshape(-1, *self.input_shape_)
 
-    @torch.no_grad()
     def _batched(self, fn, x: torch.Tensor) -> torch.Tensor:
-        device = next(self.module_.parameters()).device
-        parts = [fn(x[i : i + EVAL_BATCH].to(device)).cpu() for i in range(0, len(x), EVAL_BATCH)]
-        return torch.cat(parts or [fn(x.to(device)).cpu()]).float()
+        return batched(self.module_, fn, x).float()
 
 
 def _train(module, x: torch.Tensor, config: RunConfig, device, verbose: bool) -> list[dict]:
-    """The toolkit's Trainer over X held resident; no validation split, no files."""
-    trainer = Trainer(module, config.train, device=device, callbacks=[RunLogger(None, quiet=not verbose)])
-    history = trainer.fit(Resident(x, device=device, seed=config.train.seed))
+    """`ae.train` on X held resident: no validation split, no files."""
+    from .api import train
+
+    settings = {f.name: getattr(config.train, f.name) for f in dataclasses.fields(config.train)}
+    history = train(module, data=x, quiet=not verbose, **dict(settings, device=device.type)).history
     return [{"epoch": r["epoch"], "train": r["train"], "seconds": r["seconds"]} for r in history]
 
 

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from ..config import DataConfig, TrainConfig
 from ..data import Presentation, Resident
 from ..evaluation.flops import forward_flops
+from ..evaluation.metrics import bce
 from ..registry import create_model
 from ..training.trainer import Trainer, evaluate_loss, fast_layout
 from . import machine
@@ -72,14 +73,14 @@ def idiomatic_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int
             m.reset_parameters()  # PyTorch's default initialization
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = DataLoader(TensorDataset(x), batch_size=bs, shuffle=True)
-    noise, bce = parse_noise(data_opts.get("noise")), nn.BCELoss()
+    noise, bce_loss = parse_noise(data_opts.get("noise")), nn.BCELoss()
     seconds = []
     for _ in range(epochs + 1):
         start = time.perf_counter()
         for (clean,) in loader:
             out = model(noise(clean) if noise else clean, clean)
             extra = sum(v for k, v in out.terms.items() if k not in ("recon", "bce_pixel"))
-            loss = bce(out.recon, clean) * _recon_scale(out, clean) + extra
+            loss = bce_loss(out.recon, clean) * _recon_scale(out, clean) + extra
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -89,7 +90,7 @@ def idiomatic_epochs(name: str, x, x_test, bs: int, data_opts: dict, epochs: int
 
 def _recon_scale(out, clean) -> float:
     """Models whose recon term is summed per image (VAEs) get the same weighting from BCELoss."""
-    mean_bce = nn.functional.binary_cross_entropy(out.recon.detach(), clean)
+    mean_bce = bce(out.recon.detach(), clean)
     return float(out.terms["recon"].detach() / mean_bce) if mean_bce > 0 else 1.0
 
 
@@ -97,7 +98,7 @@ def _test_bce(model, x_test) -> float:
     with torch.no_grad():
         model.eval()
         recon = torch.cat([model(x_test[i : i + 2048]).recon for i in range(0, len(x_test), 2048)])
-        return float(nn.functional.binary_cross_entropy(recon.clamp(1e-7, 1 - 1e-7), x_test))
+        return bce(recon, x_test)
 
 
 def eval_throughput(name: str, x_test, repeats: int = 3) -> float:

@@ -59,7 +59,7 @@ def _reconstruct(args) -> None:
     inputs, targets, _ = run.split(args.split)
     if args.output:
         n = min(args.n, len(inputs))
-        clean = targets[:n].cpu() if run.config.data.noise else None  # a denoiser's input is the noisy image
+        clean = targets[:n].cpu() if run.denoises else None  # a denoiser's input is the noisy image
         save_figure(reconstruction_figure(inputs[:n].cpu(), run.reconstruct(inputs[:n]), clean, n=n), args.output)
         print(args.output)
     if args.npy:

@@ -15,20 +15,18 @@ entropy); `metric="mse"` has none.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
-from torch.nn import functional as F
 
+from ..data import EVAL_BATCH
 from ..errors import ConfigError, unknown
+from ..models.base import batched, model_errors
 
 METRICS = ("bce", "mse")
-BATCH = 2048
 
 
 @torch.no_grad()
-def reconstruction_errors(model, x, *, metric: str | None = None, batch_size: int = BATCH) -> np.ndarray:
+def reconstruction_errors(model, x, *, metric: str | None = None, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Per-sample reconstruction error of `model` (any module honouring AutoencoderProtocol).
 
     x : (N, *model.input_shape) array or tensor in [0, 1]  ->  (N,) float64 numpy array.
@@ -39,25 +37,7 @@ def reconstruction_errors(model, x, *, metric: str | None = None, batch_size: in
     if metric not in METRICS:
         raise ConfigError(unknown("metric", metric, METRICS))
     x = torch.as_tensor(x, dtype=torch.float32)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [_errors(model, x[i : i + batch_size].to(device), metric).cpu()
-                 for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(parts).double().numpy() if parts else np.zeros(0)
-
-
-def _errors(model, x: torch.Tensor, metric: str) -> torch.Tensor:
-    z = model.encode(x)
-    if metric == "bce":
-        logits = model.decode_logits(z).reshape(x.shape).float()
-        per_value = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    else:  # decode(): the sigmoid's output, or the raw values of a linear-output sequence model
-        per_value = (model.decode(z).reshape(x.shape).float() - x).pow(2)
-    return per_value.flatten(1).mean(1)
+    return batched(model, lambda b: model_errors(model, b, kind=metric), x, batch_size).double().numpy()
 
 
 def threshold_from_scores(train_scores, percentile: float = 99) -> float:
@@ -96,13 +76,5 @@ def dataset_errors(run, name: str | None = None, split: str = "test", *, metric:
     data options (resize, channels, as_sequence...) but clean: no noise, no binarization, since
     the samples themselves are what is scored. `run` is an `api.Run` (model, config, device).
     """
-    from ..data import load_split
-
-    config = dataclasses.replace(run.config.data, name=name or run.config.data.name, noise=None,
-                                 binarize=None, noise_fixed=False)
-    inputs, _, labels = load_split(config, split, run.device, run.config.train.seed)
-    expected = tuple(run.model.input_shape)
-    if tuple(inputs.shape[1:]) != expected:
-        raise ConfigError(f"{config.name} ({split}) holds samples of shape {tuple(inputs.shape[1:])}, "
-                          f"but the run's model takes {expected}")
+    inputs, labels = run.clean_split(split, name)
     return reconstruction_errors(run.model, inputs, metric=metric), labels

@@ -10,18 +10,17 @@ not 0), so compare it only with other per-pixel BCEs on the same data.
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
-EPS = 1e-7
+from ..models.base import reconstruction_error
 
 
 def bce(recon: torch.Tensor, target: torch.Tensor) -> float:
     """Mean per-pixel binary cross-entropy of reconstructions in [0, 1] (clamped like Keras)."""
-    return F.binary_cross_entropy(recon.clamp(EPS, 1 - EPS), target).item()
+    return reconstruction_error(recon, target, "bce", logits=False).item()
 
 
 def mse(recon: torch.Tensor, target: torch.Tensor) -> float:
-    return F.mse_loss(recon, target).item()
+    return reconstruction_error(recon, target, "mse", logits=False).item()
 
 
 def psnr(recon: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> float:

@@ -7,7 +7,6 @@ decoder as base64 ONNX, written by the toolkit's own exporter (`autoencoders.exp
 from __future__ import annotations
 
 import base64
-import dataclasses
 import gzip
 import math
 import tempfile
@@ -16,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import load_split
 from ..data.splits import missing_split
 from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
 from ..export import export_model
@@ -48,17 +46,9 @@ def picture_size(run) -> tuple[int, int]:
     return tuple(run.model.input_shape[-2:])
 
 
-def clean_split(run, split: str):
-    """(inputs (N, *input_shape), labels (N,) or None): a split as the run sees it, without noise."""
-    data = dataclasses.replace(run.config.data, noise=None, binarize=None, noise_fixed=False)
-    inputs, _, labels = load_split(data, split, torch.device("cpu"), run.config.train.seed)
-    run.check_shape(tuple(inputs.shape[1:]), split)
-    return inputs, labels
-
-
 def strip(run, n: int = STRIP) -> dict:
     """The first `n` clean test images of the run's data, flattened: {'images': [[H*W]], 'labels'}."""
-    inputs, labels = clean_split(run, "test")
+    inputs, labels = run.clean_split("test")
     images = inputs[:n].reshape(min(n, len(inputs)), -1).numpy().astype(np.float64)
     return {"images": np.round(images, 6).tolist(),
             "labels": None if labels is None else [int(v) for v in labels[:n]]}
@@ -66,7 +56,7 @@ def strip(run, n: int = STRIP) -> dict:
 
 def run_payload(run, name: str, *, seed: int = 0) -> dict:
     """One run's entry in the page: ONNX parts, shapes, threshold, latent views, noise."""
-    test, labels = clean_split(run, "test")
+    test, labels = run.clean_split("test")
     z = run.encode(test[:SCATTER_POINTS])
     metric = getattr(run.model, "loss_kind", "bce")
     return {
@@ -95,7 +85,7 @@ def onnx_parts(run) -> dict:
 def threshold_payload(run, metric: str, seed: int) -> dict:
     """The anomaly threshold as `ae score --threshold auto` sets it: a percentile of training errors
     (here over a seeded subset of THRESHOLD_SAMPLES training samples)."""
-    train, _ = clean_split(run, "train")
+    train, _ = run.clean_split("train")
     rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:THRESHOLD_SAMPLES]
     scores = reconstruction_errors(run.model, train[rows], metric=metric)
     return {"value": threshold_from_scores(scores, PERCENTILE), "percentile": PERCENTILE,

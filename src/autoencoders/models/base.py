@@ -20,30 +20,35 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.batches import EVAL_BATCH
 from ..errors import ConfigError, unknown
 
 LOSSES = ("bce", "mse")
+SPACES = ("probability", "real")  # a model's outputs: sigmoid(logits) in [0, 1], or the logits themselves
+EPS = 1e-7  # BCE of probabilities is clamped to [EPS, 1 - EPS], as Keras does
 
 
 @dataclass
 class Output:
     """What every forward pass returns.
 
-    logits : pre-sigmoid reconstruction, same shape as the input
+    logits : pre-sigmoid reconstruction, same shape as the input (the values themselves in "real" space)
     z      : the code, (B, ...) as `encode` returns it
     loss   : scalar to minimize
     terms  : named parts of the loss (detached scalars are fine), e.g. {"recon": ..., "l1": ...}
+    space  : the model's `output_space`, "probability" or "real"
     """
 
     logits: torch.Tensor
     z: torch.Tensor
     loss: torch.Tensor
     terms: dict = field(default_factory=dict)
+    space: str = "probability"
 
     @property
     def recon(self) -> torch.Tensor:
-        """Reconstruction in [0, 1] (computed on demand: training only needs the logits)."""
-        return torch.sigmoid(self.logits)
+        """The reconstruction (computed on demand: training only needs the logits)."""
+        return to_output(self.logits, self.space)
 
 
 @runtime_checkable
@@ -52,11 +57,14 @@ class AutoencoderProtocol(Protocol):
 
     input_shape : one sample's shape, e.g. (1, 28, 28) for images or (T, F) for sequences.
     loss_kind : "bce" or "mse", the reconstruction error its loss uses (anomaly scores' default).
+    output_space : "probability" (decode is sigmoid(decode_logits), in [0, 1]) or "real"
+        (decode_logits are the values themselves, real-valued series; MSE only).
     Also an `nn.Module` (parameters(), train()/eval(), state_dict()).
     """
 
     input_shape: tuple
     loss_kind: str
+    output_space: str
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x : (B, *input_shape) -> z : (B, ...) the code."""
@@ -87,17 +95,54 @@ class VariationalProtocol(AutoencoderProtocol, Protocol):
         """n codes from the prior, (n, latent_size), on the model's device."""
 
 
-def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean over pixels and batch: per-pixel BCE (the article's metric) or MSE in [0, 1] units.
+def reconstruction_error(pred: torch.Tensor, target: torch.Tensor, kind: str, *, logits: bool = True,
+                         per_sample: bool = False) -> torch.Tensor:
+    """Per-value BCE or squared error, averaged: the toolkit's one definition of a reconstruction's
+    error, for training losses, evaluation, anomaly scores, the benchmark and the explorer's number.
 
-    BCE is computed from logits (`binary_cross_entropy_with_logits`): one fused kernel, and
-    stable where sigmoid saturates, unlike BCE on probabilities.
+    pred : logits (pre-sigmoid) when `logits`, else the reconstruction itself (probabilities in
+        [0, 1], or real values for MSE). target : same shape. kind : "bce" or "mse".
+    per_sample : (B,) means over each sample's values; else the scalar mean over everything (the
+        fused kernels training uses). BCE from logits is exact where the sigmoid saturates; BCE of
+        probabilities is clamped to [1e-7, 1 - 1e-7] as Keras does (the article's numbers).
     """
+    reduction = "none" if per_sample else "mean"
     if kind == "bce":
-        return F.binary_cross_entropy_with_logits(logits, target)
-    if kind == "mse":
-        return F.mse_loss(torch.sigmoid(logits), target)
-    raise ConfigError(unknown("loss", kind, LOSSES))
+        per = (F.binary_cross_entropy_with_logits(pred, target, reduction=reduction) if logits
+               else F.binary_cross_entropy(pred.clamp(EPS, 1 - EPS), target, reduction=reduction))
+    elif kind == "mse":
+        per = F.mse_loss(torch.sigmoid(pred) if logits else pred, target, reduction=reduction)
+    else:
+        raise ConfigError(unknown("loss", kind, LOSSES))
+    return per.flatten(1).mean(1) if per_sample else per
+
+
+@torch.no_grad()
+def batched(model, fn, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """fn(batch) over `x` in batches on `model`'s device with the model in eval mode (its mode
+    restored after), concatenated on the CPU: every pass of the toolkit over a whole set."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [fn(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(parts) if parts else x[:0]
+
+
+def to_output(logits: torch.Tensor, space: str) -> torch.Tensor:
+    """A model's reconstruction from its logits: sigmoid for "probability" outputs, as is for "real"."""
+    return torch.sigmoid(logits) if space == "probability" else logits
+
+
+def model_errors(model, x: torch.Tensor, target: torch.Tensor | None = None, kind: str | None = None) -> torch.Tensor:
+    """(B,) per-sample error of `model`'s deterministic reconstruction decode(encode(x)) against
+    `target` (default x), by `kind` (default the model's own loss_kind), in its output space."""
+    target = x if target is None else target
+    logits = model.decode_logits(model.encode(x)).reshape(target.shape).float()
+    return reconstruction_error(logits, target, kind or model.loss_kind, per_sample=True,
+                                logits=model.output_space == "probability")
 
 
 def check_loss(kind: str) -> str:
@@ -111,6 +156,8 @@ class Autoencoder(nn.Module):
 
     `input_shape` is one sample's shape, e.g. (1, 28, 28) for images or (T, F) for sequences.
     """
+
+    output_space = "probability"
 
     def __init__(self, input_shape, loss: str = "bce"):
         super().__init__()
@@ -128,8 +175,8 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Reconstruction in [0, 1], shape (B, *input_shape)."""
-        return torch.sigmoid(self.decode_logits(z))
+        """Reconstruction, shape (B, *input_shape): in [0, 1] for "probability" outputs."""
+        return to_output(self.decode_logits(z), self.output_space)
 
     def penalties(self, z: torch.Tensor) -> dict:
         """Extra loss terms computed from the code (e.g. an L1 activity penalty)."""
@@ -140,7 +187,8 @@ class Autoencoder(nn.Module):
         target = x if target is None else target
         z = self.encode(x)
         logits = self.decode_logits(z)
-        terms = {"recon": reconstruction_loss(logits, target, self.loss_kind)}
+        probability = self.output_space == "probability"
+        terms = {"recon": reconstruction_error(logits, target, self.loss_kind, logits=probability)}
         terms.update(self.penalties(z))
         loss = sum(terms.values())
-        return Output(logits=logits, z=z, loss=loss, terms=terms)
+        return Output(logits=logits, z=z, loss=loss, terms=terms, space=self.output_space)

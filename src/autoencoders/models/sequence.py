@@ -19,24 +19,15 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ..errors import ConfigError, unknown
 from ..registry import model_spec as spec
 from ..registry import register_model
-from .base import Autoencoder, Output
+from .base import Autoencoder
 from .init import keras_init
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 OUTPUTS = ("sigmoid", "linear")
-
-
-class LinearOutput(Output):
-    """An Output whose reconstruction is the raw projection (no sigmoid): real-valued series."""
-
-    @property
-    def recon(self) -> torch.Tensor:
-        return self.logits
 
 
 class RecurrentAutoencoder(Autoencoder):
@@ -61,7 +52,8 @@ class RecurrentAutoencoder(Autoencoder):
         if int(code_size) < 1:
             raise ConfigError(f"code_size must be a positive integer, got {code_size}")
         steps, features = self.input_shape
-        self.code_size, self.linear_output = int(code_size), linear
+        self.code_size = int(code_size)
+        self.output_space = "real" if linear else "probability"
         self.encoder = CELLS[cell](features, self.code_size, batch_first=True)
         self.decoder = CELLS[cell](self.code_size, self.code_size, batch_first=True)
         self.project = nn.Linear(self.code_size, features)
@@ -77,19 +69,6 @@ class RecurrentAutoencoder(Autoencoder):
         repeated = z.unsqueeze(1).expand(-1, self.input_shape[0], -1)
         out, _ = self.decoder(repeated)
         return self.project(out)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        logits = self.decode_logits(z)
-        return logits if self.linear_output else torch.sigmoid(logits)
-
-    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None) -> Output:
-        if not self.linear_output:
-            return super().forward(x, target)
-        target = x if target is None else target
-        z = self.encode(x)
-        values = self.decode_logits(z)
-        recon = F.mse_loss(values, target)
-        return LinearOutput(logits=values, z=z, loss=recon, terms={"recon": recon})
 
 
 @register_model(spec("lstm"))

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ..errors import ConfigError, unknown
 from ..registry import model_spec as spec
 from ..registry import register_model
-from .base import Autoencoder, Output
+from .base import Autoencoder, Output, reconstruction_error
 from .blocks import ACTIVATIONS, mlp
 from .conv import ConvDecoder, check_filters, check_image_shape, conv_encoder, pooled_sizes
 from .init import keras_init
@@ -65,7 +64,7 @@ class VariationalAutoencoder(Autoencoder):
         A normalized likelihood only for binary x (e.g. --binarize dynamic); for grey levels it
         is a cross-entropy that stays above the targets' own entropy.
         """
-        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+        return -reconstruction_error(logits, x, "bce", per_sample=True) * self.input_size
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n codes from N(0, I), (n, latent_size), on the model's device."""
@@ -81,7 +80,7 @@ class VariationalAutoencoder(Autoencoder):
         recon = -self.log_likelihood(target, logits).mean()
         kl = gaussian_kl(mu, logvar).sum(1).mean()
         terms = {"recon": recon, "kl": kl, "bce_pixel": recon.detach() / self.input_size}
-        return Output(logits=logits, z=z, loss=recon + self.beta * kl, terms=terms)
+        return Output(logits=logits, z=z, loss=recon + self.beta * kl, terms=terms, space=self.output_space)
 
 
 class DenseVAE(VariationalAutoencoder):

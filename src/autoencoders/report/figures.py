@@ -67,13 +67,13 @@ def summary_figure(runs: list[tuple[str, Run]], originals, folder: Path) -> tupl
         inputs, _, _ = run.split("test")
         recon = run.reconstruct(inputs[:10])
         rows.append(recon.reshape(len(recon), *originals.shape[1:]))  # sequences of rows back to images
-        titles.append(label + (" (from the noisy input)" if run.config.data.noise else ""))
+        titles.append(label + (" (from the noisy input)" if run.denoises else ""))
     return _save(plots.image_rows(rows, titles=titles), folder, "summary.png",
                  "The same ten test digits (top row) reconstructed by each model, one row per experiment.")
 
 
 def _reconstruction_figure(run: Run, inputs, targets, folder: Path, tag: str):
-    n, noisy = 10, bool(run.config.data.noise)
+    n, noisy = 10, run.denoises
     clean = targets[:n].cpu() if noisy else None  # a denoiser's input is the noisy image
     fig = reconstruction_figure(inputs[:n].cpu(), run.reconstruct(inputs[:n]), clean, n=n)
     if noisy:

@@ -138,7 +138,7 @@ def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, ou
     likelihood = likelihood_section(run, prof, seed)
     target = target_section(run, exp, seed) if data == TARGET_DATA else None
     # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
-    noisy = config.data.noise is not None
+    noisy = run.denoises
     matched, k = {} if matched is None else matched, code["code_numel"]
     if not noisy and k not in matched:
         matched[k] = matched_baselines(k, data, seed, prof.jpeg_images)

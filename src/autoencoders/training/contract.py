@@ -18,6 +18,7 @@ import torch
 
 from ..data.batches import generator
 from ..errors import ConfigError, DataError
+from ..models.base import LOSSES, SPACES
 from .setup import autocast
 
 METHODS = ("encode", "decode_logits", "decode")
@@ -28,9 +29,13 @@ OUTPUT = "models.base.Output(logits, z, loss, terms)"
 def check_contract(module) -> None:
     """ConfigError naming each member of AutoencoderProtocol that `module` lacks or cannot use."""
     name = type(module).__name__
-    problems = [f"missing {m}" for m in ("input_shape", "loss_kind", *METHODS) if not hasattr(module, m)]
+    members = ("input_shape", "loss_kind", "output_space", *METHODS)
+    problems = [f"missing {m}" for m in members if not hasattr(module, m)]
     problems += [f"{m} is {getattr(module, m)!r}, not callable" for m in METHODS
                  if hasattr(module, m) and not callable(getattr(module, m))]
+    for member, allowed in (("loss_kind", LOSSES), ("output_space", SPACES)):
+        if hasattr(module, member) and getattr(module, member) not in allowed:
+            problems.append(f"{member} is {getattr(module, member)!r}, not one of {', '.join(allowed)}")
     if problems:
         raise ConfigError(f"{name} does not honour the model contract (models.base.AutoencoderProtocol): "
                           + "; ".join(problems))

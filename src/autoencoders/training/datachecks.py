@@ -16,7 +16,7 @@ from ..errors import DataError
 
 def check_targets(model: torch.nn.Module, x_train: torch.Tensor, x_val: torch.Tensor, source: str) -> None:
     """Targets must be finite (`check_finite`) and lie in [0, 1] unless the model declares real-valued
-    outputs (`linear_output`).
+    outputs (`output_space == "real"`).
 
     The contract's reconstruction is a sigmoid, in [0, 1]; BCE on targets outside that range has
     no minimum (the loss runs to -1e30) and MSE cannot reach them.
@@ -25,7 +25,7 @@ def check_targets(model: torch.nn.Module, x_train: torch.Tensor, x_val: torch.Te
         if x.numel() == 0:
             continue
         check_finite(x, what, source)
-        if getattr(model, "linear_output", False):
+        if model.output_space == "real":
             continue
         lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0:
