@@ -143,19 +143,16 @@ def test_config_json_is_resolved_and_weights_metadata_only_identifies_them(tmp_p
     assert ae.api.is_finished(ae.make_config("dense", "digits", epochs=1, limit=128, batch_size=32), tmp_path / "run")
 
 
-def test_old_runs_counters_still_resume(tmp_path):
-    """Runs written before TrainerState kept "counters" with the model's name and input shape mixed in."""
-    ae.train("dense", epochs=3, out=tmp_path / "full", **FAST)
-    ae.train("dense", epochs=2, out=tmp_path / "old", **FAST)
-    path = tmp_path / "old" / "state" / "trainer.json"
+def test_a_trainer_json_without_state_or_step_is_refused_before_resuming(tmp_path):
+    ae.train("dense", epochs=2, out=tmp_path / "run", **FAST)
+    path = tmp_path / "run" / "state" / "trainer.json"
     saved = json.loads(path.read_text())
-    counters = {**saved.pop("state"), "model": "dense", "input_shape": [1, 8, 8]}
-    del counters["step"]  # runs from before schedules had no step either
-    path.write_text(json.dumps({**saved, "counters": counters}))
-    ae.resume(tmp_path / "old", epochs=3, quiet=True)
-    a, _ = load_weights(tmp_path / "full" / "model.safetensors")
-    b, _ = load_weights(tmp_path / "old" / "model.safetensors")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    path.write_text(json.dumps({**saved, "state": {k: v for k, v in saved["state"].items() if k != "step"}}))
+    with pytest.raises(TrainingError, match="step"):
+        ae.resume(tmp_path / "run", epochs=3, quiet=True)
+    path.write_text(json.dumps({"optimizer": saved["optimizer"]}))
+    with pytest.raises(TrainingError, match="expected an object with 'state' and 'optimizer'"):
+        ae.resume(tmp_path / "run", epochs=3, quiet=True)
 
 
 def test_trainer_on_plain_tensors_with_callbacks_and_max_steps():

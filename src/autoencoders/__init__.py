@@ -5,7 +5,7 @@
     codes = ae.load_run("runs/dense").encode(images)
 
 Names are imported on first use (PEP 562): `ae --help` and `ae --version` then never import
-torch, which takes about a second on its own.
+torch, which is slow to import.
 """
 
 from importlib import import_module
@@ -22,7 +22,7 @@ __all__ = sorted(_HOME)
 
 
 def __getattr__(name: str):
-    if name == "__version__":  # importlib.metadata costs ~50 ms: only `ae --version` pays it
+    if name == "__version__":  # importlib.metadata is slow: only `ae --version` pays for it
         return _version()
     if name not in _HOME:
         raise AttributeError(f"module 'autoencoders' has no attribute {name!r}")

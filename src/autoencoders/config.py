@@ -25,7 +25,7 @@ PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("constant", "linear", "cosine", "onecycle")  # training/schedule.py draws them
 BINARIZE = ("dynamic",)
 # Keras 1 (the article's) defaults; modern Keras uses lr=1e-3 for Adadelta, with which the
-# article's models barely move (~0.69 BCE after 5 epochs, DESIGN.md).
+# article's models barely move.
 DEFAULT_LR = {"adam": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0}
 MAX_SEED = 2**32 - 1
 

@@ -2,8 +2,8 @@
 
 PyTorch's OpenMP threads spin-wait for each other between operations. On a quiet machine that
 is the fastest choice; when other processes hold the cores, a spinning thread burns the time
-slice its descheduled partner needs, and an epoch took 6-8x longer with 2 threads than with 1
-(DESIGN.md). OMP_WAIT_POLICY=PASSIVE avoids that but costs 15-60% on a quiet machine. So the
+slice its descheduled partner needs, and an epoch takes several times longer with 2 threads than
+with 1 (bench/BUSY.md). OMP_WAIT_POLICY=PASSIVE avoids that but costs 15-60% on a quiet machine. So the
 command line (never the library: `import autoencoders` changes no environment) measures the idle
 cores for a moment before PyTorch loads and sets, unless the user already chose:
   OMP_NUM_THREADS  the idle cores, at least 1 (all of them on a quiet machine);

@@ -4,7 +4,7 @@ A `Batch` is the one type that travels from the data layer to the trainer and to
 nothing passes bare tuples whose order could change between functions. A `Presentation` is
 parsed once from a `DataConfig` (the noise spec becomes a `Noise` object here, and only here)
 and turns clean samples into pairs: denoising and dynamic binarization are properties of the
-data, so every model trains on them without knowing (DESIGN.md).
+data, so every model trains on them without knowing.
 
 Randomness comes only from the generator a caller passes, so a seeded run draws the same
 pixels every time, on CPU or CUDA, on the resident or the streaming path alike.

@@ -1,6 +1,6 @@
 """Corruptions for denoising autoencoders: the model sees noise(x) and is scored against x.
 
-Denoising is a property of the data, not a model class (DESIGN.md), so a Noise is a small
+Denoising is a property of the data, not a model class, so a Noise is a small
 callable that the trainer applies per batch. It draws from the generator it is given, so a
 seeded run corrupts the same pixels every time, on CPU or CUDA alike.
 """

@@ -86,15 +86,15 @@ class EpochHook(Callback):
 class RunLogger(Callback):
     """Writes `history.jsonl` and `tb/` in the run directory and prints epoch summaries.
 
-    Only the main process logs (the trainer passes `enabled=False` elsewhere). `on_batch(epoch,
+    Only the main process logs (distributed.is_main). `on_batch(epoch,
     epochs, batch, batches)` is told of every batch, shown or not: `ae reproduce` draws one bar
     over all its experiments from it.
     """
 
-    def __init__(self, run_dir, *, quiet: bool = False, enabled: bool = True, on_batch=None):
+    def __init__(self, run_dir, *, quiet: bool = False, on_batch=None):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.quiet = quiet
-        self.enabled = enabled and dist.is_main()
+        self.enabled = dist.is_main()
         self.on_batch = on_batch if self.enabled else None
         self._tb = None
         self._bar = None

@@ -148,11 +148,7 @@ def load_state(run_dir, model, optimizer) -> dict:
 
 
 def read_trainer_json(run_dir, state=None) -> dict:
-    """state/trainer.json, checked, as {"state": {epoch, step, best_val, stale}, "optimizer": {...}}.
-
-    Runs written before the TrainerState kept "counters" (the model's name and input shape mixed
-    in, no step before schedules existed): read as the state (integrity.check_trainer_json).
-    """
+    """state/trainer.json, checked, as {"state": {epoch, step, best_val, stale}, "optimizer": {...}}."""
     path = Path(state or _state_dir(Path(run_dir))) / "trainer.json"
     if not path.is_file():
         raise TrainingError(f"{run_dir}: no training state to resume from ({path} missing)")

@@ -22,7 +22,7 @@ _SLOTS = {
     torch.optim.Adadelta: ({"step", "square_avg", "acc_delta"}, set()),
 }
 _NON_NEGATIVE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "acc_delta")  # sqrt() is taken of them
-_STATE = {"epoch": int, "stale": int, "best_val": float}  # and "step" (int), absent from older runs
+_STATE = {"epoch": int, "step": int, "stale": int, "best_val": float}
 
 
 def check_weights(weights: dict, model: torch.nn.Module, path) -> None:
@@ -122,16 +122,11 @@ def check_rng(tensors: dict, path) -> None:
 
 
 def check_trainer_json(saved, path: Path) -> dict:
-    """trainer.json -> {"state": {...}, "optimizer": {...}} with typed fields.
-
-    Older runs wrote {"counters": {...}} (with the model's name and input shape mixed in): their
-    counters are read as the state.
-    """
-    state = saved.get("state", saved.get("counters")) if isinstance(saved, dict) else None
+    """trainer.json -> {"state": {...}, "optimizer": {...}} with typed fields."""
+    state = saved.get("state") if isinstance(saved, dict) else None
     if not isinstance(state, dict) or "optimizer" not in saved:
         raise TrainingError(f"{path}: expected an object with 'state' and 'optimizer'")
-    kinds = dict(_STATE, **({"step": int} if "step" in state else {}))
-    for key, kind in kinds.items():
+    for key, kind in _STATE.items():
         value = state.get(key)
         ok = isinstance(value, (int, float) if kind is float else kind) and not isinstance(value, bool)
         if not ok or (kind is int and value < 0):

@@ -62,7 +62,7 @@ def describe(out: Path) -> str:
 
     try:
         saved = json.loads((Path(out) / "state" / "trainer.json").read_text())
-        epoch = int(saved.get("state", saved.get("counters"))["epoch"])
+        epoch = int(saved["state"]["epoch"])
         model = json.loads((Path(out) / "config.json").read_text())["model"]["name"]
         return f"{model}, trained {epoch} epochs"
     except Exception:  # noqa: BLE001 - only a description for a message: a damaged file is fine here

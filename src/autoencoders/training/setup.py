@@ -24,9 +24,8 @@ def make_optimizer(model: torch.nn.Module, config) -> torch.optim.Optimizer:
     """Adam (default), RMSprop or Adadelta at the config's learning rate.
 
     `config` is a TrainConfig (or a RunConfig, whose `train` is used). Multi-tensor
-    implementations: on CPU PyTorch defaults to a loop of small ops per parameter. Fused Adam made
-    the dense net's update ~5x faster and whole steps 0.96-1.34x as fast (`bench/step_variants.py`);
-    where it is not available, foreach is used.
+    implementations: on CPU PyTorch defaults to a loop of small ops per parameter, and fused Adam's
+    one kernel is faster (`bench/step_variants.py` measures it); where it is not available, foreach is used.
     """
     tc: TrainConfig = getattr(config, "train", config)
     cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}
@@ -46,15 +45,15 @@ def autocast(device: torch.device, precision: str):
 
 
 def fast_layout(model: torch.nn.Module, sample_shape: tuple) -> torch.nn.Module:
-    """Channels-last weights for image inputs: a conv training step ran 1.4-1.9x faster in NHWC on
-    this CPU (`bench/conv_layout.py`, one thread). Only 4-D parameters change layout; values, and
-    so results, do not."""
+    """Channels-last weights for image inputs: oneDNN's convolutions are faster in NHWC on CPUs
+    (`bench/conv_layout.py` measures it). Only 4-D parameters change layout; values, and so
+    results, do not."""
     return model.to(memory_format=torch.channels_last) if len(sample_shape) == 3 else model
 
 
 @contextlib.contextmanager
 def flush_denormals():
-    """Denormal floats are very slow on x86 CPUs; training never needs them (1.5-1.7x, DESIGN.md)."""
+    """Denormal floats are very slow on x86 CPUs; training never needs them."""
     changed = torch.set_flush_denormal(True)
     try:
         yield

@@ -48,14 +48,9 @@ class TrainerState:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, steps_per_epoch: int) -> "TrainerState":
-        """From a checkpoint's trainer.json; older runs' "counters" (with the model's name and input
-        shape mixed in, and no step before schedules existed) read too."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        state = cls(**{k: v for k, v in d.items() if k in fields})
-        if "step" not in d:
-            state.step = state.epoch * steps_per_epoch  # every earlier epoch was a whole pass
-        return state
+    def from_dict(cls, d: dict) -> "TrainerState":
+        """From a checkpoint's trainer.json "state" (checked by integrity.check_trainer_json)."""
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
 
 
 class Trainer:
@@ -97,7 +92,7 @@ class Trainer:
         with torch.random.fork_rng(devices=cuda), flush_denormals():
             if resume_from is not None:
                 saved = load_state(resume_from, self.model, self.optimizer)
-                self.state = TrainerState.from_dict(saved, n_batches)
+                self.state = TrainerState.from_dict(saved)
             else:
                 torch.manual_seed(self.config.seed)
             self._call("on_fit_start")
