@@ -1,5 +1,5 @@
-"""The report's defects a first reader found (issue #12): Markdown rendered by a real library,
-results worse than a baseline flagged (never bold), one PSNR convention, figures that read."""
+"""report/render.py, sections.py and figures.py: Markdown rendered by a real library, results
+worse than a baseline flagged (never bold), one PSNR convention, figures that read."""
 
 import re
 from types import SimpleNamespace

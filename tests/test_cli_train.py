@@ -1,13 +1,10 @@
-"""What a new user meets first (issue #12): fast help, a version, help for every option, the
+"""cli/train_cmd.py and the top-level parser: fast help, a version, help for every option, the
 article's batch size per model, and output without internal names."""
 
-import functools
 import json
 import subprocess
 import sys
-import warnings
 
-import numpy as np
 import pytest
 
 from autoencoders.api import make_config
@@ -72,15 +69,3 @@ def test_models_and_evaluate_print_no_internal_names(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert "loss_loss" not in metrics and "loss" in metrics
-
-
-def test_an_unconverged_linear_probe_is_reported_not_warned(monkeypatch):
-    from autoencoders.evaluation import probes
-
-    monkeypatch.setattr(probes, "linear_probe", functools.partial(probes.linear_probe, max_iter=1))
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(200, 20)), rng.integers(0, 5, 200)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        result = probes.probes(x, y, x, y)
-    assert result["linear_probe_converged"] is False
