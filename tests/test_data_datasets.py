@@ -7,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from autoencoders.data import DataError, Dataset, dataset_info, list_datasets, load_dataset, sources
+from autoencoders.data import DataError, Split, dataset_info, list_datasets, load_dataset, sources
 from autoencoders.data.idx import write_idx
 from autoencoders.errors import ConfigError
 
 
 def test_digits_split_shapes_range_and_determinism():
     train, test = load_dataset("digits"), load_dataset("digits", "test")
-    assert isinstance(train, Dataset) and len(train) == 1437 and len(test) == 360
+    assert isinstance(train, Split) and len(train) == 1437 and len(test) == 360
     assert train.images.shape == (1437, 1, 8, 8) and train.images.dtype == torch.float32
     assert train.labels.dtype == torch.int64 and train.labels.shape == (1437,)
     assert float(train.images.min()) == 0.0 and float(train.images.max()) == 1.0

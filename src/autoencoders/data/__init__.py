@@ -5,7 +5,7 @@ Importing this package does no work: nothing is downloaded or read until a funct
 
 from ..errors import DataError
 from .batches import EVAL_BATCH, Batch, Presentation
-from .datasets import Dataset, dataset_info, list_datasets, load_dataset
+from .datasets import Split, dataset_info, list_datasets, load_dataset
 from .noise import Noise, parse_noise
 from .sources import cache_dir, fetch
 from .splits import RunData, load_run_data, load_split
@@ -24,7 +24,7 @@ __all__ = [
     "load_run_data",
     "load_split",
     "DataError",
-    "Dataset",
+    "Split",
     "Noise",
     "cache_dir",
     "dataset_info",

@@ -1,7 +1,8 @@
 """Datasets as tensors: the built-ins (digits, mnist, fashion-mnist) and users' own files.
 
-Every loader ends in a `Dataset`: images float32 in [0, 1] shaped (N, C, H, W), or sequences
-float32 (N, T, F) as given (never rescaled), plus int64 labels when there are any. The name picks
+Every loader ends in a `Split` (one split of a dataset as tensors; not torch's Dataset): images
+float32 in [0, 1] shaped (N, C, H, W), or sequences float32 (N, T, F) as given (never rescaled),
+plus int64 labels when there are any. The name picks
 the loader: a built-in name, else a path to a .npy, .npz or .csv file or a folder of images.
 
 Splits of users' files: a file without splits loads entirely as split 'train' (any other split is
@@ -39,7 +40,7 @@ _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as Pillow's convert("L")
 
 
 @dataclass(frozen=True)
-class Dataset:
+class Split:
     """images : (N, C, H, W) float32 in [0, 1], or (N, T, F) float32 for sequences.
     labels : (N,) int64 or None.  meta : name, split, kind, shape, classes, source, n.
     """
@@ -54,7 +55,7 @@ class Dataset:
 
 def load_dataset(name: str, split: str = "train", *, data_dir=None, offline: bool = False,
                  resize=None, channels: int | None = None, window: int | None = None,
-                 stride: int | None = None, as_sequence: bool = False) -> Dataset:
+                 stride: int | None = None, as_sequence: bool = False) -> Split:
     """Load a built-in dataset (fetching it unless offline) or a user's file or folder.
 
     resize (int or (H, W)) and channels (1 or 3) apply to images; as_sequence reads
@@ -99,10 +100,10 @@ def out_of_memory(name: str) -> DataError:
                      f"{available_bytes() / 2**30:.1f} GiB more){hint}")
 
 
-def _finish(x: torch.Tensor, y: torch.Tensor | None, meta: dict, name: str, split: str) -> Dataset:
+def _finish(x: torch.Tensor, y: torch.Tensor | None, meta: dict, name: str, split: str) -> Split:
     meta.update(name=name, split=split, shape=list(x.shape[1:]), n=int(x.shape[0]))
     meta.setdefault("classes", None)
-    return Dataset(x.contiguous(), y, meta)
+    return Split(x.contiguous(), y, meta)
 
 
 def _check_options(resize, channels, window, stride):

@@ -24,7 +24,7 @@ import torch
 from ..errors import ConfigError, DataError
 from . import files, memory
 from .batches import Batch, Presentation, fixed_batch
-from .datasets import BUILTINS, Dataset, load_dataset, out_of_memory, split_names, streamable
+from .datasets import BUILTINS, Split, load_dataset, out_of_memory, split_names, streamable
 from .streams import BatchSource, NpyRows, Resident, Streamed
 
 BUDGET_FRACTION = 0.5  # of the memory available at the start of a run, when no budget is given
@@ -174,12 +174,12 @@ def _image_files(path: Path) -> list:
     return image_paths(path)[0]
 
 
-def _hold_out(ds: Dataset, fraction: float, seed: int):
+def _hold_out(ds: Split, fraction: float, seed: int):
     """Split a seeded random `fraction` of the training set off for validation."""
     n_val = min(len(ds), max(1, int(round(len(ds) * fraction))))
     perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
     keep, held = perm[n_val:], perm[:n_val]
-    pick = lambda rows: Dataset(  # noqa: E731
+    pick = lambda rows: Split(  # noqa: E731
         ds.images[rows], None if ds.labels is None else ds.labels[rows], dict(ds.meta, n=len(rows))
     )
     return pick(keep), pick(held)
