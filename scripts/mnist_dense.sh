@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dense models on MNIST (the README table). Sequential, logged; resumes a run left unfinished.
+# The dense models on MNIST (the dense rows of docs/reproduce.md's make full table). Sequential, logged; resumes a run left unfinished.
 set -e
 AE=.venv/bin/ae
 for spec in "dense 50 adam" "sparse 100 adam" "deep 100 adam" "dense 50 adadelta"; do

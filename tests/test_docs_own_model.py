@@ -2,17 +2,14 @@
 
 import importlib.util
 import re
-from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "own-model.md"
+import docpages
 
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+DOC = docpages.DOCS / "own-model.md"
 
 
 def test_own_model_page_runs(tmp_path, monkeypatch, capsys):
-    source = "\n".join(python_blocks(DOC.read_text()))
+    source = docpages.python_source(DOC)
     if importlib.util.find_spec("onnxscript") is None:  # the export extra is optional: TorchScript then
         source = source.replace('"mine.onnx"', '"mine.pt"')
     monkeypatch.chdir(tmp_path)
@@ -27,4 +24,4 @@ def test_own_model_page_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_page_has_its_blocks():
-    assert len(python_blocks(DOC.read_text())) >= 5
+    assert len([b for b in docpages.blocks(DOC, "python") if b.runs]) >= 5

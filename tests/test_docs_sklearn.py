@@ -1,21 +1,17 @@
 """docs/sklearn.md runs: every Python block, in order, on digits instead of MNIST."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 
+import docpages
 from autoencoders.data import load_dataset
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "sklearn.md"
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+DOC = docpages.DOCS / "sklearn.md"
 
 
 def test_docs_examples_run_on_digits(tmp_path, monkeypatch, capsys):
-    source = "\n".join(python_blocks(DOC.read_text()))
+    source = docpages.python_source(DOC)
     # the page's setup lines, swapped for a fast run: digits, fewer epochs, an 8x8 stand-in for
     # Fashion-MNIST (inverted test digits), t-SNE on the whole digits test split
     stand_in = tmp_path / "inverted.npz"
@@ -37,7 +33,7 @@ def test_docs_examples_run_on_digits(tmp_path, monkeypatch, capsys):
 
 
 def test_docs_blocks_are_found():
-    assert len(python_blocks(DOC.read_text())) >= 5
+    assert len([b for b in docpages.blocks(DOC, "python") if b.runs]) >= 5
 
 
 if __name__ == "__main__":
@@ -47,5 +43,5 @@ if __name__ == "__main__":
     import time
 
     start = time.perf_counter()
-    exec(compile("\n".join(python_blocks(DOC.read_text())), str(DOC), "exec"), {"__name__": "docs_sklearn"})
+    exec(compile(docpages.python_source(DOC), str(DOC), "exec"), {"__name__": "docs_sklearn"})
     print(f"({time.perf_counter() - start:.0f} s)")
