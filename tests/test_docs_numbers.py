@@ -84,8 +84,9 @@ def test_speed_numbers_come_from_the_files_each_section_cites(section):
 
 RESULTS = sorted((docpages.DOCS / "results").glob("demo-seed*.json"))
 # The article's numbers: its four test losses (EXPERIMENTS' article_loss) and its mean code
-# activations, 7.30 and 3.33, quoted in report/sections.py and evaluation/metrics.py.
-ARTICLE = [docpages.ROOT / "src" / "autoencoders" / "report" / name for name in ("experiments.py", "sections.py")]
+# activations, 7.30 and 3.33, quoted in presets.py and report/sections.py.
+PACKAGE = docpages.ROOT / "src" / "autoencoders"
+ARTICLE = [PACKAGE / "presets.py", PACKAGE / "report" / "sections.py"]
 
 
 def _decimals(text: str) -> list[str]:
@@ -101,7 +102,7 @@ def test_results_are_the_runs_numbers(page, section):
 
 
 def test_the_article_numbers_are_the_experiments():
-    from autoencoders.report.experiments import EXPERIMENTS
+    from autoencoders.presets import EXPERIMENTS
 
     assert sorted(e.article_loss for e in EXPERIMENTS if e.article_loss) == [0.094, 0.097, 0.10, 0.11]
     assert "3.33 vs 7.30" in ARTICLE[1].read_text()
@@ -121,7 +122,7 @@ FAST_RECIPE_UNTRACED = {"0.312": "the training loss of the diverged first make d
 def test_fast_recipe_numbers_come_from_the_search_and_the_runs():
     root = docpages.ROOT
     sources = Sources([root / "bench" / "fast_recipe_search.jsonl", root / "scripts" / "search_fast_recipe.py",
-                       root / "src" / "autoencoders" / "report" / "experiments.py",
+                       root / "src" / "autoencoders" / "presets.py",
                        root / "src" / "autoencoders" / "training" / "schedule.py", *RESULTS])
     missing = [n for n in written(docpages.page_text("fast-recipe.md"))
                if not sources.has(n) and n not in FAST_RECIPE_UNTRACED]

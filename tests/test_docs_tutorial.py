@@ -10,8 +10,8 @@ import pytest
 
 import docpages
 from autoencoders.api import load_config
+from autoencoders.presets import EXPERIMENTS, FAST, PROFILES, run_config
 from autoencoders.registry import model_defaults
-from autoencoders.report.experiments import EXPERIMENTS, PROFILES, run_config
 
 PAGE = "tutorial.md"
 
@@ -44,7 +44,7 @@ def test_commands_run_on_digits_with_the_fast_recipe(tmp_path, monkeypatch, caps
     assert sorted(trained) == sorted(e.key for e in EXPERIMENTS), "one `ae train` line per experiment"
     for exp in EXPERIMENTS:
         ours = load_config(tmp_path / "runs" / exp.key)
-        recipe = run_config(exp, "fast", PROFILES["demo"], "digits", seed=0)
+        recipe = run_config(exp, FAST, PROFILES["demo"], "digits", seed=0)
         assert _comparable(ours) == _comparable(recipe), " ".join(trained[exp.key])
     for argv in ran:
         for arg in argv:

@@ -66,7 +66,7 @@ class Experiment:
 
 
 # Targets: the article's reported losses; for the experiments it reports none, our full-budget
-# results less a margin (README: modern recipe PSNR 20.3 dB, LSTM 0.1210, VAE ELBO -150.46).
+# results less a margin (docs/reproduce.md: modern recipe PSNR 20.3 dB, LSTM 0.1210, VAE ELBO -150.46).
 # Fast budgets: scripts/search_fast_recipe.py, bench/fast_recipe_search.jsonl, docs/fast-recipe.md.
 EXPERIMENTS = (
     Experiment("dense", "Shallow dense 784-32-784", "dense", 50, 0.10, tsne_codes=True,
