@@ -50,7 +50,8 @@ LAYERS = {
     "sklearn": {"api", "config", "evaluation", "models", "registry", "training"},
     "explore": {"api", "data", "errors", "evaluation", "export", "fileio", "viz"},
     "report": {"api", "data", "errors", "evaluation", "explore", "fileio", "presets", "registry", "viz"},
-    "benchmark": {"api", "config", "data", "errors", "evaluation", "fileio", "presets", "registry", "training"},
+    "benchmark": {"api", "config", "data", "errors", "evaluation", "fileio", "models", "presets", "registry",
+                  "training"},
     "cli": None,  # the top: anything
     "__main__": {"cli"},
     "__init__": {"api", "config", "errors", "registry"},

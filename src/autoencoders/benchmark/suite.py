@@ -18,9 +18,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..config import DataConfig, TrainConfig
-from ..data import Presentation, Resident
+from ..data import EVAL_BATCH, Presentation, Resident
 from ..evaluation.flops import forward_flops
 from ..evaluation.metrics import bce
+from ..models.base import batched
 from ..registry import create_model
 from ..training.trainer import Trainer, evaluate_loss, fast_layout
 from . import machine
@@ -95,22 +96,19 @@ def _recon_scale(out, clean) -> float:
 
 
 def _test_bce(model, x_test) -> float:
-    with torch.no_grad():
-        model.eval()
-        recon = torch.cat([model(x_test[i : i + 2048]).recon for i in range(0, len(x_test), 2048)])
-        return bce(recon, x_test)
+    return bce(batched(model, lambda b: model(b).recon, x_test), x_test)
 
 
 def eval_throughput(name: str, x_test, repeats: int = 3) -> float:
-    """Samples/s of reconstructing and encoding the test set (no autograd, batches of 2048)."""
+    """Samples/s of reconstructing and encoding the test set (no autograd, batches of EVAL_BATCH)."""
     model = fast_layout(create_model(name, tuple(x_test.shape[1:])), tuple(x_test.shape[1:])).eval()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         evaluate_loss(model, x_test, x_test)
         with torch.no_grad():
-            for i in range(0, len(x_test), 2048):
-                model.encode(x_test[i : i + 2048])
+            for i in range(0, len(x_test), EVAL_BATCH):
+                model.encode(x_test[i : i + EVAL_BATCH])
         best = min(best, time.perf_counter() - start)
     return len(x_test) / best
 

@@ -20,6 +20,7 @@ import math
 
 import torch
 
+from ..data import EVAL_BATCH
 from ..errors import ConfigError
 from ..models.base import VariationalProtocol
 from ..models.variational import gaussian_kl
@@ -36,7 +37,7 @@ def is_variational(model) -> bool:
 def require_variational(model, what: str, name: str | None = None) -> None:
     """A ConfigError naming `what` was asked and which model (`name`, else its class) cannot do it."""
     if not is_variational(model):
-        raise ConfigError(f"{what} needs a variational model (vae, conv-vae, vae-burda); "
+        raise ConfigError(f"{what} needs a variational model (VariationalProtocol: the VAEs of `ae models`); "
                           f"'{name or type(model).__name__}' has no posterior q(z|x)")
 
 
@@ -87,7 +88,7 @@ def log_weights(model, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, 
 
 
 @torch.no_grad()
-def posterior_stats(model, x: torch.Tensor, batch_size: int = 2048):
+def posterior_stats(model, x: torch.Tensor, batch_size: int = EVAL_BATCH):
     """(mu, logvar) of every sample, each (N, latent_size), on the CPU."""
     require_variational(model, "posterior statistics")
     model.eval()

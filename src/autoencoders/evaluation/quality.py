@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..data import EVAL_BATCH
 from .metrics import bce, psnr
 
 HIGHER_IS_BETTER = {"bce": False, "psnr": True, "elbo": True}
@@ -17,7 +18,7 @@ UNITS = {"bce": "per-pixel BCE", "psnr": "dB", "elbo": "nats per image"}
 
 @torch.no_grad()
 def quality(model, inputs: torch.Tensor, targets: torch.Tensor, metric: str, *, seed: int = 0,
-            batch_size: int = 2048) -> float:
+            batch_size: int = EVAL_BATCH) -> float:
     """inputs, targets : (N, *input_shape) -> the metric over the whole set (eval mode)."""
     was_training = model.training
     model.eval()
