@@ -186,3 +186,17 @@ def test_a_run_that_held_out_validation_is_told_to_use_split_train(run_dir, tmp_
     assert "this run held out --validation 0.2 of it for validation; use split 'train' (--split train)" in err
     assert "hold out part of it" not in err
     assert main(["evaluate", str(run), "--split", "train", "--json"]) == 0
+
+
+def test_an_interrupt_while_starting_imports_nothing(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C inside `import torch` left a half-made module; the message must not import it again."""
+    import sys
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "train", interrupted)
+    monkeypatch.delitem(sys.modules, "autoencoders.training.checkpoint")
+    assert main(["train", "dense", "--data", "digits", "--quiet", "--out", str(tmp_path / "new")]) == 130
+    assert f"interrupted while starting: {tmp_path / 'new'} is as it was" in capsys.readouterr().err
+    assert "autoencoders.training.checkpoint" not in sys.modules

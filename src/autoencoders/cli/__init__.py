@@ -97,12 +97,18 @@ def main(argv=None) -> int:
 
 
 def _interrupted(args) -> str:
-    """What an interrupt left behind: the run folder's last checkpoint, or that there is none."""
+    """What an interrupt left behind: the run folder's last checkpoint, or that there is none.
+
+    An interrupt during start-up can land inside `import torch`: importing it again here would
+    fail on the half-made module, so before training has begun (the checkpoint module is not
+    loaded yet) nothing is imported, and nothing this process did needs saying."""
     if getattr(args, "run_folder", None) is None:
         return "interrupted"
+    folder = args.run_folder(args)
+    if "autoencoders.training.checkpoint" not in sys.modules:
+        return f"interrupted while starting: {folder} is as it was"
     from ..training.checkpoint import saved_trainer_state
 
-    folder = args.run_folder(args)
     try:
         state = saved_trainer_state(folder)
     except AutoencodersError:
