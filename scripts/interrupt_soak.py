@@ -41,8 +41,10 @@ def one_try(out: Path, delay: float, limit: float) -> dict:
         hung = True
     seconds = time.perf_counter() - sent
     loads = _loads(out) if (out / "model.safetensors").exists() else None
+    err = proc.stderr.read().strip().splitlines()
+    keep = 1 if proc.returncode == 130 and not hung else 25  # the whole story of anything unusual
     return {"delay": round(delay, 2), "exit_s": round(seconds, 2), "rc": proc.returncode, "hung": hung,
-            "loads": loads, "stderr": proc.stderr.read().strip().splitlines()[-1:]}
+            "loads": loads, "stderr": err[-keep:]}
 
 
 def _loads(out: Path) -> bool:
@@ -66,11 +68,13 @@ def main() -> int:
             results.append(r)
             print(json.dumps(r), flush=True)
     slow = [r for r in results if r["hung"] or r["exit_s"] > args.limit]
+    odd = [r for r in results if r["rc"] != 130]
     broken = [r for r in results if r["loads"] is False]
     worst = max(r["exit_s"] for r in results)
     print(f"{len(results)} interrupts: slowest exit {worst:.2f} s, {len(slow)} over {args.limit:g} s "
-          f"({sum(r['hung'] for r in results)} hung), {len(broken)} left a run that does not load")
-    return 1 if slow or broken else 0
+          f"({sum(r['hung'] for r in results)} hung), {len(odd)} not exit code 130, "
+          f"{len(broken)} left a run that does not load")
+    return 1 if slow or broken or odd else 0
 
 
 if __name__ == "__main__":

@@ -200,3 +200,18 @@ def test_an_interrupt_while_starting_imports_nothing(tmp_path, monkeypatch, caps
     assert main(["train", "dense", "--data", "digits", "--quiet", "--out", str(tmp_path / "new")]) == 130
     assert f"interrupted while starting: {tmp_path / 'new'} is as it was" in capsys.readouterr().err
     assert "autoencoders.training.checkpoint" not in sys.modules
+
+
+def test_a_ctrl_c_while_starting_is_held_back_until_the_imports_are_done(monkeypatch, capsys):
+    """A Ctrl-C inside numpy's or torch's import made an ImportError (exit 1) or a SIGINT death (-2)."""
+    import os
+    import signal
+    import sys
+
+    from autoencoders.cli import console, cpu
+
+    monkeypatch.setattr(cpu, "configure", lambda: os.kill(os.getpid(), signal.SIGINT))
+    monkeypatch.setattr(sys, "argv", ["ae", "models"])
+    assert console() == 130
+    assert "interrupted while starting; nothing was done" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

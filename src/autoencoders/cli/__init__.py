@@ -48,12 +48,35 @@ class Parser(argparse.ArgumentParser):
 
 
 def console() -> int:
-    """The `ae` program: choose CPU threading for this machine's load (cli/cpu.py), then `main`."""
+    """The `ae` program: choose CPU threading for this machine's load (cli/cpu.py), load the
+    numerical libraries with Ctrl-C held back (`_start`), then `main`."""
     if not {"-h", "--help", "--version"} & set(sys.argv[1:]) and len(sys.argv) > 1:
+        if _start():
+            print("interrupted while starting; nothing was done", file=sys.stderr)
+            return 130
+    return main()
+
+
+def _start() -> bool:
+    """Configure the threads and import numpy and torch with SIGINT held back; True if one came.
+
+    A Ctrl-C that lands inside an extension module's import leaves half-made modules behind
+    (numpy then raises ImportError, torch AttributeError on the next import, and Python may
+    report the interrupt as unhandled and kill itself with SIGINT at exit). Held back, it is
+    honoured as soon as the imports are done: a second or two."""
+    import signal
+
+    pending: list = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pending.append(True))
+    try:
         from .cpu import configure
 
         configure()
-    return main()
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return bool(pending)
 
 
 def main(argv=None) -> int:
