@@ -18,6 +18,8 @@ import traceback
 
 from ..errors import AutoencodersError, suggest
 
+INTERRUPTED = 130  # the shell's exit status for a process ended by Ctrl-C (128 + SIGINT)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with 'did you mean' for mistyped options, and no silent abbreviations."""
@@ -54,7 +56,15 @@ def console() -> int:
         if _start():
             print("interrupted while starting; nothing was done", file=sys.stderr)
             return 130
-    return main()
+    code = main()
+    if code == INTERRUPTED:
+        # Interrupted: the run's own clean-up has run (checkpoint kept, folder released). Leave
+        # now rather than through the interpreter's shutdown, which can wait on a library's
+        # thread forever, or die of SIGINT when a library reported the interrupt on its way out.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _start() -> bool:
@@ -102,7 +112,7 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         print(_interrupted(args), file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except OSError as e:  # the machine's problem, not a bug: a full disk, a permission, a missing path
         if debug:
             raise
