@@ -208,10 +208,28 @@ def test_a_ctrl_c_while_starting_is_held_back_until_the_imports_are_done(monkeyp
     import signal
     import sys
 
+    from autoencoders import cli
     from autoencoders.cli import console, cpu
 
     monkeypatch.setattr(cpu, "configure", lambda: os.kill(os.getpid(), signal.SIGINT))
     monkeypatch.setattr(sys, "argv", ["ae", "models"])
-    assert console() == 130
+    try:
+        assert console() == 130
+        assert signal.getsignal(signal.SIGINT) is cli._on_sigint  # Ctrl-C raises again, remembered
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     assert "interrupted while starting; nothing was done" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_failure_after_a_ctrl_c_is_the_ctrl_c(tmp_path, monkeypatch, capsys):
+    """scipy interrupted inside its import raised ImportError('initialization failed'): exit 1 and a bug report."""
+    from autoencoders import cli
+
+    def import_failed(*args, **kwargs):
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr(api, "train", import_failed)
+    monkeypatch.setattr(cli, "_SIGINTS", [0.0])
+    assert main(["train", "dense", "--data", "digits", "--quiet", "--out", str(tmp_path / "new")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "internal error" not in err

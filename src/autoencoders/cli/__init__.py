@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import traceback
 
 from ..errors import AutoencodersError, suggest
@@ -85,7 +86,8 @@ def _start() -> bool:
         import numpy  # noqa: F401
         import torch  # noqa: F401
     finally:
-        signal.signal(signal.SIGINT, previous)
+        keep = previous is signal.SIG_IGN  # a background job's ignored Ctrl-C stays ignored
+        signal.signal(signal.SIGINT, previous if keep else _on_sigint)
     return bool(pending)
 
 
@@ -94,7 +96,11 @@ def main(argv=None) -> int:
 
     `ae --debug ...` or AE_DEBUG=1 lets every exception through with its traceback.
     """
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("interrupted while starting; nothing was done", file=sys.stderr)
+        return INTERRUPTED
     args = parser.parse_args(argv)
     args.argv = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--debug"]
     if not hasattr(args, "func"):
@@ -102,7 +108,7 @@ def main(argv=None) -> int:
         return 2
     debug = args.debug or os.environ.get("AE_DEBUG", "") not in ("", "0")
     try:
-        return args.func(args) or 0
+        return _command(args)
     except UsageError as e:
         parser.commands[args.command].error(str(e))  # usage line, message, exit 2
     except AutoencodersError as e:
@@ -127,6 +133,26 @@ def main(argv=None) -> int:
               f"This is a bug in autoencoders; please report it with the traceback saved in {where} "
               "(or rerun with --debug to print it)", file=sys.stderr)
         return 1
+
+
+_SIGINTS: list = []  # when the program's Ctrl-Cs came (console's handler records them)
+
+
+def _on_sigint(signum, frame):
+    """Python's own Ctrl-C (KeyboardInterrupt), remembered."""
+    _SIGINTS.append(time.monotonic())
+    raise KeyboardInterrupt
+
+
+def _command(args) -> int:
+    """The command; after a Ctrl-C, any failure is the Ctrl-C's: a C extension interrupted inside
+    its own import raises an error of its own (scipy: ImportError "initialization failed")."""
+    try:
+        return args.func(args) or 0
+    except Exception as e:
+        if _SIGINTS:
+            raise KeyboardInterrupt from e
+        raise
 
 
 def _interrupted(args) -> str:
