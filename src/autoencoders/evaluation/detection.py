@@ -22,14 +22,17 @@ flagged with probability at most alpha; its p-value is (1 + #{calibration >= s})
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError, unknown
+from ..fileio import read_json, write_bytes, write_json
 from ..models.base import batched, model_errors
 from .likelihood import elbo, require_variational
 
@@ -360,6 +363,16 @@ class Detector:
     def score(self, model, x) -> np.ndarray:
         return self.scorer.score(model, x)
 
+    def evaluate(self, model, x) -> dict:
+        """{"score", "p_value", "anomaly"}: each (N,) numpy, the flags at the calibration's alpha."""
+        scores = self.score(model, x)
+        return {"score": scores, "p_value": self.calibration.p_values(scores),
+                "anomaly": self.calibration.flags(scores)}
+
+    def at(self, alpha: float) -> Detector:
+        """The same detector with its threshold at another false-positive rate."""
+        return Detector(self.scorer, self.calibration.at(alpha))
+
 
 def fit_detector(model, train, calibration, *, score: str = DEFAULT_SCORE, alpha: float = 0.05,
                  k: int = KNN_K) -> Detector:
@@ -382,3 +395,56 @@ def fit_detector(model, train, calibration, *, score: str = DEFAULT_SCORE, alpha
                         f"got {len(cal.x)}")
     scorer = fit_scorer(model, train, held if split else None, score=score, k=k)
     return Detector(scorer, Calibration.fit(scorer.name, scorer.score(model, rest), alpha))
+
+
+# -- in a run folder: anomaly.json (the numbers) + anomaly.safetensors (the fitted tensors) ---------
+
+DETECTOR_JSON = "anomaly.json"
+DETECTOR_TENSORS = "anomaly.safetensors"
+
+
+def save_detector(detector: Detector, folder) -> Path:
+    """Write `detector` into `folder` atomically: the tensors first, then the JSON that names their
+    sha256 (a reader of a half-replaced pair sees the mismatch). Returns the JSON's path."""
+    from safetensors.torch import save
+
+    data = save(detector.scorer.tensors() or {"empty": torch.zeros(0)})
+    folder = Path(folder)
+    write_bytes(folder / DETECTOR_TENSORS, data)
+    obj = {"format": 1, "scorer": detector.scorer.to_json(), "calibration": detector.calibration.to_json(),
+           "tensors_sha256": hashlib.sha256(data).hexdigest()}
+    write_json(folder / DETECTOR_JSON, obj)
+    return folder / DETECTOR_JSON
+
+
+def has_detector(folder) -> bool:
+    return (Path(folder) / DETECTOR_JSON).exists()
+
+
+def load_detector(folder) -> Detector:
+    """The Detector `save_detector` wrote in `folder`, every field checked (DataError naming the file)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(folder) / DETECTOR_JSON
+    try:
+        obj = read_json(path)
+        data = (Path(folder) / DETECTOR_TENSORS).read_bytes()
+    except FileNotFoundError as e:
+        raise DataError(f"{Path(e.filename)} is missing: this run holds no anomaly calibration "
+                        "(calibrate it first: `ae score RUN INPUT --fpr 0.05`, or run.calibrate())") from None
+    except (ValueError, RecursionError) as e:
+        raise DataError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(obj, dict) or obj.get("format") != 1:
+        raise DataError(f"{path}: expected an object with format 1")
+    if hashlib.sha256(data).hexdigest() != obj.get("tensors_sha256"):
+        raise DataError(f"{path}: {DETECTOR_TENSORS} is not the file this calibration wrote (sha256 differs)")
+    try:
+        tensors = {k: v for k, v in load(data).items() if k != "empty"}
+    except SafetensorError as e:
+        raise DataError(f"{Path(folder) / DETECTOR_TENSORS}: not a readable safetensors file ({e})") from None
+    scorer = Scorer.from_json(obj.get("scorer"), tensors, path)
+    calibration = Calibration.from_json(obj.get("calibration"), path)
+    if calibration.score != scorer.name:
+        raise DataError(f"{path}: the calibration is of score {calibration.score!r}, the scorer {scorer.name!r}")
+    return Detector(scorer, calibration)
