@@ -8,7 +8,7 @@ import pytest
 from autoencoders.api import load_run
 from autoencoders.cli import build_parser, main
 from autoencoders.errors import DataError
-from autoencoders.evaluation.detection import PARTS, conformal_threshold, load_detector
+from autoencoders.evaluation.detection import DEFAULT_SCORE, PARTS, conformal_threshold, load_detector
 
 
 def read_csv(path):
@@ -33,7 +33,7 @@ def test_fpr_calibrates_on_the_held_out_slice_and_stores_it(held_out_run, tmp_pa
     assert header == ["index", "score", "p_value", "anomaly", "label"] and rows.shape == (360, 5)
     stored = json.loads((held_out_run / "anomaly.json").read_text())
     cal = stored["calibration"]
-    assert cal["alpha"] == 0.05 and cal["n"] == 144 and stored["scorer"]["score"] == "mse+knn+maha"
+    assert cal["alpha"] == 0.05 and cal["n"] == 144 and stored["scorer"]["score"] == DEFAULT_SCORE
     assert cal["threshold"] == conformal_threshold(cal["scores"], 0.05)
     np.testing.assert_array_equal(rows[:, 3], rows[:, 1] > cal["threshold"])
     np.testing.assert_array_equal(rows[:, 3], rows[:, 2] <= 0.05)  # flagged <=> p-value <= alpha
@@ -61,7 +61,7 @@ def test_calibrate_on_data_of_another_shape_or_too_little(held_out_run, tmp_path
     np.save(tmp_path / "few.npy", np.zeros((30, 8, 8), dtype=np.float32))
     assert main(["score", str(held_out_run), "digits", "--calibrate", str(tmp_path / "few.npy")]) == 2
     err = capsys.readouterr().err
-    assert "alpha 0.05 needs at least 37 calibration samples for score 'mse+knn+maha', got 30" in err
+    assert f"alpha 0.05 needs at least 37 calibration samples for score '{DEFAULT_SCORE}', got 30" in err
 
 
 def test_a_run_without_held_out_data_or_calibration(run_dir, capsys, exit_code):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.covariance import LedoitWolf
+from sklearn.neighbors import LocalOutlierFactor
 
 import autoencoders as ae
 from autoencoders.data import load_dataset
@@ -38,6 +39,9 @@ def test_knn_and_mahalanobis_are_the_textbook_distances():
     scorer = fit_scorer(model, train, score="knn", k=3)
     d = np.linalg.norm(test[:, None, :] - train[None, :, :], axis=2)
     np.testing.assert_allclose(scorer.score(model, test), np.sort(d, 1)[:, :3].mean(1), rtol=1e-5)
+    lof = LocalOutlierFactor(n_neighbors=20, novelty=True).fit(train)
+    np.testing.assert_allclose(fit_scorer(model, train, score="lof").score(model, test), -lof.score_samples(test),
+                               rtol=1e-5)
     maha = fit_scorer(model, train, score="maha")
     np.testing.assert_allclose(maha.score(model, test), LedoitWolf().fit(train).mahalanobis(test), rtol=1e-4)
     mse = fit_scorer(model, train, score="mse").score(model, test)
@@ -64,10 +68,10 @@ def test_scorer_round_trips_through_json_and_tensors_and_refuses_damage():
     rng = np.random.default_rng(2)
     train, held = rng.normal(size=(60, 3)).astype(np.float32), rng.normal(size=(20, 3)).astype(np.float32)
     model = Flat()
-    scorer = fit_scorer(model, train, held, score="mse+knn+maha", k=2)
+    scorer = fit_scorer(model, train, held, score="mse+knn+lof+maha", k=2)
     back = Scorer.from_json(scorer.to_json(), scorer.tensors(), "anomaly.json")
     np.testing.assert_array_equal(back.score(model, held), scorer.score(model, held))
-    with pytest.raises(DataError, match=r"anomaly.json: expected tensors \['knn.bank', 'maha.mean'"):
+    with pytest.raises(DataError, match=r"anomaly.json: expected tensors \['knn.bank', 'lof.bank', 'lof.kdist'"):
         Scorer.from_json(scorer.to_json(), {"knn.bank": torch.zeros(2, 3)}, "anomaly.json")
     bad = dict(scorer.to_json(), standardisation={**scorer.to_json()["standardisation"], "mse": {"mean": 0, "std": 0}})
     with pytest.raises(DataError, match="standardisation of 'mse'"):

@@ -30,7 +30,8 @@ from ..registry import create_model
 CALIBRATION = 0.1  # of each class's training images, held out
 SUBSAMPLE = 2000  # training images for OneClassSVM and LOF
 ALPHAS = (0.05, 0.01)
-SCORES = ("bce", "mse", "knn", "maha", "knn+maha", "mse+knn", "mse+maha", "mse+knn+maha")
+SCORES = ("bce", "mse", "knn", "lof", "maha", "mse+maha", "mse+knn+maha", "mse+lof", "mse+lof+maha",
+          "mse+knn+lof+maha")
 BASELINES = ("pca-32", "knn-pixels", "isolation-forest", "ocsvm", "lof")
 PUBLISHED = (  # quoted from the papers, not measured here
     ("Deep SVDD (Ruff et al. 2018, ICML, \"Deep One-Class Classification\")", {"mnist": 0.948}),
@@ -181,6 +182,10 @@ def to_markdown(r: dict) -> str:
         rs = [row for row in rows if row["class"] == c]
         lines.append(f"| {c} | {np.mean([x['train_seconds'] for x in rs]):.0f} | " + " | ".join(
             _rate(rs, s, a) for s in ("mse", r["default_score"]) for a in ALPHAS) + " |")
+    lines += ["", "Mean over classes, every score:", "",
+              "| score | " + " | ".join(f"FPR @{a:g}" for a in ALPHAS) + " |",
+              "|---|" + "---|" * len(ALPHAS)]
+    lines += [f"| {s} | " + " | ".join(_rate(rows, s, a) for a in ALPHAS) + " |" for s in SCORES]
     lines += ["", "## Published (quoted from the papers, not measured here)", "",
               "| method | mean AUROC |", "|---|---|"]
     lines += [f"| {name} | {values[data]:.3f} |" for name, values in PUBLISHED if data in values]

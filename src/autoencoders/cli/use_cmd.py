@@ -30,8 +30,8 @@ def register(sub) -> None:
     d.add_argument("--fpr", type=_rate, help="target false-positive rate alpha in (0, 1), e.g. 0.01 (default 0.05 "
                    "with --score or --calibrate)")
     d.add_argument("--score", dest="score_name", metavar="SCORE",
-                   help="parts joined by '+', e.g. mse+knn+maha: bce, mse, knn, maha, elbo (default: the stored one, "
-                        "else the benchmark's best)")
+                   help="parts joined by '+', e.g. mse+lof+maha: bce, mse, knn, lof, maha, elbo "
+                        "(default: the stored one, else the benchmark's best)")
     d.add_argument("--calibrate", metavar="DATA", help="normal samples the run never trained on (a .npy/.npz file or "
                    "folder; its train split): recalibrate on them")
     p.add_argument("-o", "--output", help="scores file (.csv or .npy); default: stdout (CSV)")

@@ -4,6 +4,8 @@ Scores (higher = more anomalous), each a part in `PARTS`, the one name -> functi
 
 - "bce", "mse": the per-sample reconstruction error (models.base.model_errors).
 - "knn": mean Euclidean distance from a sample's code to its `k` nearest codes of the training data.
+- "lof": the local outlier factor of the code among the training codes (Breunig et al. 2000,
+  `LOF_K` neighbours; scikit-learn's LocalOutlierFactor(novelty=True), kept as tensors).
 - "maha": squared Mahalanobis distance of the code under a Gaussian fit of the training codes
   (scikit-learn's LedoitWolf shrinkage covariance).
 - "elbo": the negative ELBO of a variational model, nats per sample (evaluation/likelihood.py).
@@ -37,8 +39,9 @@ from ..models.base import batched, model_errors
 from .likelihood import elbo, require_variational
 
 KNN_K = 5  # neighbours of the "knn" score
+LOF_K = 20  # neighbours of the "lof" score (scikit-learn's default)
 ELBO_SEED = 0  # the ELBO's draws are seeded: the same sample gets the same score
-DEFAULT_SCORE = "mse+knn+maha"  # what bench/ANOMALY.md shows best on MNIST
+DEFAULT_SCORE = "mse+lof+maha"  # what bench/ANOMALY.md shows best on MNIST
 
 
 class Inputs:
@@ -88,6 +91,32 @@ def _knn(inputs: Inputs, state: dict, k: int) -> np.ndarray:
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
+def _nearest(queries: torch.Tensor, bank: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distances, indices), each (N, k): the k nearest rows of `bank` to each query, nearest first."""
+    parts = [torch.cdist(chunk, bank).topk(k, dim=1, largest=False) for chunk in queries.split(1024)]
+    if not parts:
+        return queries.new_zeros(0, k), torch.zeros(0, k, dtype=torch.long)
+    return torch.cat([p.values for p in parts]), torch.cat([p.indices for p in parts])
+
+
+def _lof_fit(codes: torch.Tensor, k: int) -> dict:
+    if len(codes) < 2:
+        raise DataError(f"the local outlier factor needs at least 2 training samples, got {len(codes)}")
+    k = min(LOF_K, len(codes) - 1)
+    dist, idx = _nearest(codes, codes, k + 1)
+    dist, idx = dist[:, 1:], idx[:, 1:]  # each point's neighbours, itself left out (as scikit-learn's fit)
+    kdist = dist[:, -1]
+    lrd = 1 / (torch.maximum(dist, kdist[idx]).mean(1) + 1e-10)
+    return {"bank": codes.float(), "kdist": kdist.float(), "lrd": lrd.float()}
+
+
+def _lof(inputs: Inputs, state: dict, k: int) -> np.ndarray:
+    bank, kdist, lrd = state["bank"].double(), state["kdist"].double(), state["lrd"].double()
+    dist, idx = _nearest(inputs.codes, bank, min(LOF_K, len(bank) - 1))
+    own = 1 / (torch.maximum(dist, kdist[idx]).mean(1) + 1e-10)
+    return (lrd[idx].mean(1) / own).numpy()
+
+
 def _maha_fit(codes: torch.Tensor, k: int) -> dict:
     from sklearn.covariance import LedoitWolf  # imported here: sklearn is slow to import
 
@@ -112,6 +141,8 @@ PARTS = {
     "bce": Part("per-pixel binary cross-entropy of the reconstruction", _recon("bce")),
     "mse": Part("per-pixel squared error of the reconstruction", _recon("mse")),
     "knn": Part(f"mean distance to the {KNN_K} nearest training codes", _knn, _knn_fit, ("bank",)),
+    "lof": Part(f"local outlier factor of the code among the training codes ({LOF_K} neighbours)", _lof, _lof_fit,
+                ("bank", "kdist", "lrd")),
     "maha": Part("squared Mahalanobis distance of the code (LedoitWolf Gaussian of the training codes)",
                  _maha, _maha_fit, ("mean", "precision")),
     "elbo": Part("negative ELBO, nats per sample (variational models)", _elbo),
@@ -224,6 +255,10 @@ def _check_state(parts: tuple, tensors: dict, source) -> dict:
             raise DataError(f"{source}: tensor '{name}' must hold finite floating-point values")
     if "knn" in state and (state["knn"]["bank"].ndim != 2 or len(state["knn"]["bank"]) < 1):
         raise DataError(f"{source}: 'knn.bank' must be (n >= 1, code units)")
+    if "lof" in state:
+        bank, kdist, lrd = state["lof"]["bank"], state["lof"]["kdist"], state["lof"]["lrd"]
+        if bank.ndim != 2 or len(bank) < 2 or tuple(kdist.shape) != (len(bank),) or tuple(lrd.shape) != (len(bank),):
+            raise DataError(f"{source}: 'lof.bank' must be (n >= 2, code units), 'lof.kdist' and 'lof.lrd' (n,)")
     if "maha" in state:
         mean, precision = state["maha"]["mean"], state["maha"]["precision"]
         if mean.ndim != 1 or tuple(precision.shape) != (len(mean), len(mean)):
