@@ -424,8 +424,8 @@ def fit_detector(model, train, calibration, *, score: str = DEFAULT_SCORE, alpha
     parts = parse_score(score)
     split = len(cal.x) // 2 if len(parts) > 1 else 0
     held, rest = cal.x[:split], cal.x[split:]
-    if len(rest) < min_calibration(alpha):
-        need = min_calibration(alpha) * (2 if split else 1) - (1 if split else 0)
+    need = max(2 * min_calibration(alpha) - 1, 4) if len(parts) > 1 else min_calibration(alpha)
+    if len(cal.x) < need:  # a combined score: half standardise (2 at least), the rest set the threshold
         raise DataError(f"alpha {alpha:g} needs at least {need} calibration samples for score {score!r}, "
                         f"got {len(cal.x)}")
     scorer = fit_scorer(model, train, held if split else None, score=score, k=k)
