@@ -186,6 +186,8 @@ def split_options(options: dict, model_options=()) -> tuple[dict, dict, dict]:
     its spec names (registry.check_spec keeps them apart from data and train fields)."""
     data, train, model = {}, {}, {}
     for key, value in options.items():
+        if key == "validation" and isinstance(value, float):  # a fraction, as the CLI's --validation 0.1
+            value = repr(value)
         if key in model_options:
             model[key] = value
         elif key in _DATA_KEYS or key in _TRAIN_KEYS:
