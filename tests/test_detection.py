@@ -160,3 +160,18 @@ def test_code_space_scores_find_unseen_digits(digits_run):
     mse = det.scorer.raw(model, x_test)["mse"]
     np.testing.assert_allclose(mse, reconstruction_errors(model, x_test, metric="mse"))  # the one error function
     assert det.calibration.flags(scores[y_test >= 5]).mean() > 2 * det.calibration.flags(scores[y_test < 5]).mean()
+
+
+def test_a_fitted_detector_keeps_its_rate_on_fresh_normal_data():
+    """The whole detector (a combined score standardised on half the calibration data, the threshold
+    from the other half) over many draws: its realised false-positive rate is at most alpha."""
+    rng = np.random.default_rng(3)
+    model, alpha, rates = Flat(), 0.1, []
+    train = torch.tensor(rng.random((200, 3)), dtype=torch.float32)
+    for _ in range(150):
+        cal, fresh = (torch.tensor(rng.random((n, 3)), dtype=torch.float32) for n in (60, 200))
+        det = fit_detector(model, train, cal, score="mse+knn+maha", alpha=alpha)
+        rates.append(det.evaluate(model, fresh)["anomaly"].mean())
+    se = np.std(rates) / math.sqrt(len(rates))
+    assert np.mean(rates) <= alpha + 3 * se, (np.mean(rates), se)
+    assert np.mean(rates) > alpha / 2  # it flags: the threshold is not simply above everything
