@@ -96,3 +96,20 @@ def test_an_edited_calibration_is_refused(held_out_run, tmp_path, capsys):
 def test_score_help_names_every_part():
     text = build_parser().commands["score"].format_help()
     assert all(part in text for part in PARTS)
+
+
+def test_score_file_and_onnx_metadata_agree(held_out_run, tmp_path, capsys):
+    onnx = pytest.importorskip("onnx", reason="ONNX export needs the export extra")
+    pytest.importorskip("onnxscript", reason="ONNX export needs the export extra")
+    out = tmp_path / "s.csv"
+    assert main(["score", str(held_out_run), "digits", "--fpr", "0.05", "-o", str(out)]) == 0
+    assert main(["export", str(held_out_run), "-o", str(tmp_path / "ae.onnx")]) == 0
+    capsys.readouterr()
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "ae.onnx")).metadata_props}
+    exported = json.loads(props["anomaly_calibration"])
+    stored = json.loads((held_out_run / "anomaly.json").read_text())
+    assert exported["threshold"] == stored["calibration"]["threshold"] and exported["alpha"] == 0.05
+    assert exported["score"] == DEFAULT_SCORE and exported["n"] == stored["calibration"]["n"]
+    assert exported["standardisation"] == stored["scorer"]["standardisation"]
+    _, rows = read_csv(out)
+    np.testing.assert_array_equal(rows[:, 3], rows[:, 1] > exported["threshold"])

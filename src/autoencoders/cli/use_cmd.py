@@ -152,7 +152,9 @@ def _csv(scores, labels, threshold) -> str:
 
 
 def _export(args) -> None:
+    from ..evaluation.detection import anomaly_metadata
     from ..export import export_model
 
-    path = export_model(load_run_arg(args), args.output, part=args.part, format=args.format)
+    run = load_run_arg(args)
+    path = export_model(run, args.output, part=args.part, format=args.format, metadata=anomaly_metadata(run.path))
     print(path)

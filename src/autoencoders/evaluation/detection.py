@@ -25,6 +25,7 @@ flagged with probability at most alpha; its p-value is (1 + #{calibration >= s})
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -483,3 +484,18 @@ def load_detector(folder) -> Detector:
     if calibration.score != scorer.name:
         raise DataError(f"{path}: the calibration is of score {calibration.score!r}, the scorer {scorer.name!r}")
     return Detector(scorer, calibration)
+
+
+METADATA_KEY = "anomaly_calibration"  # the exported model's metadata entry (ONNX metadata_props)
+
+
+def anomaly_metadata(folder) -> dict:
+    """{METADATA_KEY: JSON of the run's calibration (score, alpha, threshold, n, standardisation)}
+    for an exported model's metadata; {} when the run folder holds none."""
+    if folder is None or not has_detector(folder):
+        return {}
+    detector = load_detector(folder)
+    cal = detector.calibration
+    about = {"score": cal.score, "alpha": cal.alpha, "threshold": cal.threshold, "n": cal.n,
+             "standardisation": detector.scorer.to_json()["standardisation"], "file": DETECTOR_JSON}
+    return {METADATA_KEY: json.dumps(about, sort_keys=True)}
