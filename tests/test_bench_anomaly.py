@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from autoencoders.benchmark.anomaly import BASELINES, SCORES, Recipe, baseline_scores, run_anomaly
+from autoencoders.benchmark.anomaly import BASELINES, SCORES, baseline_scores, run_anomaly
 from autoencoders.cli import build_parser
+from autoencoders.presets import AnomalyRecipe
 
 
 def test_baselines_on_separable_data():
@@ -23,7 +24,7 @@ def test_baselines_on_separable_data():
 
 def test_one_class_protocol_writes_markdown_and_json(tmp_path):
     out = tmp_path / "A.md"
-    result = run_anomaly("digits", classes=[3], seeds=1, out_md=out, recipe=Recipe(epochs=2, batch_size=32),
+    result = run_anomaly("digits", classes=[3], seeds=1, out_md=out, recipe=AnomalyRecipe(epochs=2, batch_size=32),
                          log=lambda *_: None)
     row = result["rows"][0]
     assert row["class"] == 3 and row["n_train"] + 2 * row["n_cal"] >= 140  # 90% trained, 10% held out

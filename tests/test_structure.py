@@ -47,7 +47,7 @@ LAYERS = {
     "export": {"errors", "fileio"},
     "modules": {"errors", "config", "training"},
     "api": {"errors", "config", "data", "evaluation", "fileio", "models", "modules", "registry", "training"},
-    "sklearn": {"api", "config", "evaluation", "models", "registry", "training"},
+    "sklearn": {"api", "config", "evaluation", "models", "presets", "registry", "training"},
     "explore": {"api", "data", "errors", "evaluation", "export", "fileio", "viz"},
     "report": {"api", "data", "errors", "evaluation", "explore", "fileio", "presets", "registry", "viz"},
     "benchmark": {"api", "config", "data", "errors", "evaluation", "fileio", "presets", "registry", "training"},

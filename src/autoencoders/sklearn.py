@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .evaluation.anomaly import reconstruction_errors
 from .models.base import batched
+from .presets import ANOMALY
 from .registry import create_model, model_defaults
 from .training.trainer import resolve_device
 
@@ -275,11 +276,12 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     """Novelty detection with an autoencoder: scikit-learn's outlier-detector conventions.
 
     `fit(X)` holds out a seeded `calibration` fraction of X (normal data), trains the network on
-    the rest with `ae.train`, fits `score` (evaluation/detection.py) on it and sets the
+    the rest with `ae.train`, fits `score_name` (evaluation/detection.py) on it and sets the
     split-conformal threshold at false-positive rate `alpha` on the held-out part: new normal
     samples are flagged with probability at most `alpha`. With no arguments it is the benchmark's
-    detector (bench/ANOMALY.md): the `conv` net, 10 epochs of one-cycle Adam at lr 1e-2, batch 128,
-    on images X of shape (n_samples, 1, 28, 28) in [0, 1] (or rows with `image_shape`).
+    detector (bench/ANOMALY.md): its net and training are `presets.ANOMALY` (the `conv` net, 10
+    epochs of one-cycle Adam at lr 1e-2, batch 128), on images X of shape (n_samples, 1, 28, 28)
+    in [0, 1] (or rows with `image_shape`).
 
     score_samples : minus the anomaly score (higher = more normal); decision_function : score_samples
     - offset_, negative for outliers; predict : +1 inlier, -1 outlier (score above the threshold).
@@ -299,9 +301,9 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     offset_ : -threshold_ (scikit-learn's convention: decision_function = score_samples - offset_).
     """
 
-    def __init__(self, model="conv", *, score_name=None, alpha=0.05, calibration=0.1, code_size=None, epochs=10,
-                 batch_size=128, lr=1e-2, schedule="onecycle", image_shape=None, model_options=None,
-                 scale="check", device="cpu", random_state=0, verbose=False):
+    def __init__(self, model=ANOMALY.model, *, score_name=None, alpha=0.05, calibration=0.1, code_size=None,
+                 epochs=ANOMALY.epochs, batch_size=ANOMALY.batch_size, lr=ANOMALY.lr, schedule=ANOMALY.schedule,
+                 image_shape=None, model_options=None, scale="check", device="cpu", random_state=0, verbose=False):
         self.model = model
         self.score_name = score_name
         self.alpha = alpha

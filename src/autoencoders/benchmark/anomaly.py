@@ -2,7 +2,7 @@
 
 For each class c and seed: the training images of class c are the normal data; a seeded 10% of
 them is held out as calibration data (never trained on), the net trains on the other 90% with
-`RECIPE`; the whole test set is scored, normal = class c, anomalous = the other classes. Every
+`presets.ANOMALY`; the whole test set is scored, normal = class c, anomalous = the other classes. Every
 score of evaluation/detection.py and the baselines (fitted on the same 90%, pixels flattened) are
 measured on the same split in the same process: ROC AUC and average precision (anomalies
 positive), and for the scores the realised false-positive rate on the test set's normal class of
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from ..api import train
 from ..data import load_dataset
 from ..evaluation.detection import DEFAULT_SCORE, Calibration, fit_scorer, min_calibration
 from ..fileio import write_json, write_text
+from ..presets import ANOMALY, AnomalyRecipe
 from ..registry import create_model
 
 CALIBRATION = 0.1  # of each class's training images, held out
@@ -42,19 +43,6 @@ PUBLISHED = (  # quoted from the papers, not measured here
 )
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """The net and its training: chosen on MNIST (bench/ANOMALY.md), applied unchanged elsewhere."""
-
-    model: str = "conv"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-2
-    schedule: str = "onecycle"
-    noise: str | None = None
-
-
-RECIPE = Recipe()
 
 
 def _metrics(normal: np.ndarray, anomalous: np.ndarray) -> dict:
@@ -86,7 +74,7 @@ def baseline_scores(train: np.ndarray, test: np.ndarray, seed: int) -> dict:
     }
 
 
-def one_class(data: str, cls: int, seed: int, recipe: Recipe = RECIPE, log=print) -> dict:
+def one_class(data: str, cls: int, seed: int, recipe: AnomalyRecipe = ANOMALY, log=print) -> dict:
     """Train on class `cls` of `data`, score its test set: every score and baseline."""
     tr, te = load_dataset(data, "train"), load_dataset(data, "test")
     normal = tr.images[tr.labels == cls].float()
@@ -125,7 +113,7 @@ def one_class(data: str, cls: int, seed: int, recipe: Recipe = RECIPE, log=print
 
 
 def run_anomaly(data: str = "mnist", classes=None, seeds: int = 1, *, out_md="bench/ANOMALY.md",
-                recipe: Recipe = RECIPE, log=print) -> dict:
+                recipe: AnomalyRecipe = ANOMALY, log=print) -> dict:
     """Every (seed, class); the Markdown and JSON rewritten after each, so an interruption keeps the rest."""
     classes = list(range(10)) if classes is None else list(classes)
     result = {"data": data, "recipe": asdict(recipe), "default_score": DEFAULT_SCORE, "calibration": CALIBRATION,
