@@ -105,3 +105,11 @@ def test_a_crafted_data_dir_is_never_created_or_downloaded_into(run, tmp_path, c
     err = capsys.readouterr().err
     assert "ae data fetch mnist" in err and "Traceback" not in err
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_validation_fraction_as_a_float():
+    """validation=0.1 in the Python API means what --validation 0.1 means (issue #20 item 6)."""
+    config = ae.make_config("dense", "digits", validation=0.1)
+    assert config.data.validation == "0.1"
+    with pytest.raises(ConfigError, match="validation must be 'test' or a fraction in \\(0, 1\\), got '1.5'"):
+        ae.make_config("dense", "digits", validation=1.5)

@@ -17,6 +17,7 @@ RUN_BY = {
     "own-model.md": "test_docs_own_model.py",
     "sklearn.md": "test_docs_sklearn.py",
     "tutorial.md": "test_docs_tutorial.py",
+    "anomaly.md": "test_docs_anomaly.py",
     "runs.md": "test_docs_pages.py",
     "data.md": "test_docs_pages.py",
     "development.md": "test_docs_pages.py",

@@ -11,12 +11,12 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import autoencoders as ae
 from autoencoders.data import load_dataset
-from autoencoders.sklearn import AutoencoderTransformer
+from autoencoders.sklearn import AutoencoderDetector, AutoencoderTransformer
 
 CHECK_OPTIONS = dict(epochs=2, code_size=3, batch_size=16)
 
@@ -155,3 +155,60 @@ def test_code_size_must_fit_the_model(digits):
         AutoencoderTransformer(model="conv", image_shape=(1, 8, 8)).fit(digits[0])
     with pytest.raises(ValueError, match="code_size=5, not in model_options"):
         AutoencoderTransformer(model_options={"code_size": 5}).fit(digits[0])
+
+
+DETECTOR_OPTIONS = dict(model="dense", code_size=3, epochs=2, batch_size=16, scale="minmax", alpha=0.5,
+                        calibration=0.25)
+
+
+# A float32 network's output for one sample may differ in the 8th significant digit with the sample's
+# position in the batch (BLAS blocks rows differently), and these checks compare decision_function
+# across orders and subsets at rtol 1e-7: they pass or fail by that noise alone (not strict).
+_ORDER = "float32 scores differ ~1e-8 with a sample's position in the batch; the check compares at rtol 1e-7"
+DETECTOR_ORDER = {name: _ORDER for name in (
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance", "check_pipeline_consistency")}
+
+
+@parametrize_with_checks([AutoencoderDetector(score_name="mse", **DETECTOR_OPTIONS)],
+                         expected_failed_checks=lambda est: DETECTOR_ORDER, xfail_strict=False)
+def test_detector_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    return train.images[train.labels < 5].numpy(), test.images.numpy(), test.labels.numpy()
+
+
+def test_detector_on_images_flags_unseen_digits(digit_images):
+    x, x_test, y_test = digit_images  # (N, 1, 8, 8): the conv net by default
+    det = AutoencoderDetector(epochs=40, batch_size=32, alpha=0.1, calibration=0.3).fit(x)
+    assert det.sample_shape_ == (1, 8, 8) and det.input_shape_ == (1, 8, 8)
+    scores = det.score_samples(x_test)
+    np.testing.assert_array_equal(det.decision_function(x_test), scores + det.threshold_)
+    predicted = det.predict(x_test)
+    np.testing.assert_array_equal(predicted == -1, -scores > det.threshold_)
+    np.testing.assert_array_equal(predicted == -1, det.p_values(x_test) <= 0.1)
+    assert (predicted[y_test >= 5] == -1).mean() > 2 * (predicted[y_test < 5] == -1).mean()
+    copy = pickle.loads(pickle.dumps(det))
+    np.testing.assert_allclose(copy.score_samples(x_test), scores, rtol=1e-4, atol=1e-4)  # conv layout may differ
+    with pytest.raises(ValueError, match=r"shape \(1, 4, 16\); AutoencoderDetector was fitted on \(1, 8, 8\)"):
+        det.predict(x_test.reshape(-1, 1, 4, 16))
+
+
+def test_detector_in_a_pipeline_on_rows(digits):
+    x = digits[0][digits[1] < 5] * 16  # pixels 0..16: the scaler maps them into [0, 1]
+    pipe = make_pipeline(MinMaxScaler(clip=True), AutoencoderDetector(model="dense", code_size=8, epochs=5,
+                                                                     batch_size=32, random_state=0)).fit(x)
+    assert set(pipe.predict(digits[2] * 16)) <= {-1, 1}
+
+
+@pytest.mark.parametrize("params,needle", [
+    (dict(alpha=1.5), r"alpha \(the false-positive rate\) must be in \(0, 1\)"),
+    (dict(calibration=1.0), r"calibration must be a fraction in \(0, 1\)"),
+    (dict(score_name="mse+lof+mahal"), "did you mean 'maha'"),
+])
+def test_detector_bad_parameters(digit_images, params, needle):
+    with pytest.raises(ValueError, match=needle):
+        AutoencoderDetector(epochs=1, **params).fit(digit_images[0])

@@ -21,8 +21,10 @@ import numpy as np
 import torch
 
 from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
-from .data import EVAL_BATCH, Batch, RunData, load_run_data, load_split
+from .data import EVAL_BATCH, Batch, Resident, RunData, load_run_data, load_split
+from .data.batches import as_float
 from .errors import ConfigError, DataError, TrainingError, unknown
+from .evaluation.detection import DEFAULT_SCORE, Detector, fit_detector, load_detector, save_detector
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .models.base import batched
 from .modules import check_fits, check_json, class_path, own_module
@@ -86,6 +88,53 @@ class Run:
         self.check_shape(tuple(inputs.shape[1:]), split)
         return inputs, labels
 
+    def calibrate(self, calibration=None, *, score: str = DEFAULT_SCORE, alpha: float = 0.05, train=None,
+                  save: bool = True) -> Detector:
+        """An anomaly detector for this run: `score` fitted on the training data, its threshold the
+        split-conformal quantile at false-positive rate `alpha` of scores of normal data the model
+        never trained on; written into the run folder (anomaly.json + anomaly.safetensors) when `save`.
+
+        calibration : samples (array / tensor) or a data set name or path (its 'train' split); None:
+            the slice of the training data the run held out (`validation=0.1`).
+        train : the samples the model trained on; None: the run's own training data (reloaded).
+        """
+        fitted, held = self._normal_data(train, calibration)
+        detector = fit_detector(self.model, fitted, held, score=score, alpha=alpha)
+        if save and self.path is not None:
+            save_detector(detector, self.path)
+        return detector
+
+    def detector(self) -> Detector:
+        """The detector `calibrate` stored in the run folder (DataError when it holds none)."""
+        if self.path is None:
+            raise ConfigError("this run has no folder to hold a calibration: use the Detector run.calibrate() returns")
+        return load_detector(self.path)
+
+    def _normal_data(self, train, calibration) -> tuple:
+        """(training samples, calibration samples) as float tensors on the CPU."""
+        def samples(x):
+            if isinstance(x, str):  # checked against the model by fit_detector, which names what it is
+                config = dataclasses.replace(self.config.data, name=x, noise=None, binarize=None, noise_fixed=False)
+                return load_split(config, "train", "cpu", self.config.train.seed)[0]
+            return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32).cpu()
+
+        in_memory = self.config.data.name == IN_MEMORY
+        if in_memory and (train is None or calibration is None):
+            raise ConfigError("this run trained on in-memory data, which a run folder does not keep: pass "
+                              "train= (the samples it trained on) and calibration= (normal samples it never saw)")
+        if calibration is None and self.config.data.validation == "test":
+            raise DataError(f"run {self.path or ''}: it validated on the test split, so no training data was held out "
+                            "to calibrate on: pass calibration data (normal samples the run never trained on, "
+                            "--calibrate DATA) or train with --validation 0.1")
+        if train is not None and calibration is not None:
+            return samples(train), samples(calibration)
+        clean = dataclasses.replace(self.config.data, noise=None, binarize=None, noise_fixed=False)
+        loaded = load_run_data(clean, "cpu", self.config.train.seed)
+        if not isinstance(loaded.train, Resident) or not isinstance(loaded.val, Resident):
+            raise DataError(f"{self.config.data.name} is streamed from disk: pass train= and calibration= samples")
+        return (samples(train) if train is not None else as_float(loaded.train.x),
+                samples(calibration) if calibration is not None else as_float(loaded.val.x))
+
     def split(self, split: str = "test") -> Batch:
         """(input, target, label) of a split, prepared as validation data (noise, binarization).
 
@@ -137,6 +186,8 @@ def split_options(options: dict, model_options=()) -> tuple[dict, dict, dict]:
     its spec names (registry.check_spec keeps them apart from data and train fields)."""
     data, train, model = {}, {}, {}
     for key, value in options.items():
+        if key == "validation" and isinstance(value, float):  # a fraction, as the CLI's --validation 0.1
+            value = repr(value)
         if key in model_options:
             model[key] = value
         elif key in _DATA_KEYS or key in _TRAIN_KEYS:

@@ -60,11 +60,14 @@ def example_input(model: nn.Module, part: str, batch: int = 2) -> torch.Tensor:
         return model.encode(x)
 
 
-def export_model(model, path, *, part: str = "autoencoder", format: str | None = None) -> Path:
+def export_model(model, path, *, part: str = "autoencoder", format: str | None = None,
+                 metadata: dict | None = None) -> Path:
     """Write `part` of `model` (an Autoencoder, or an `api.Run`) to `path` as ONNX or TorchScript.
 
     format: "onnx" or "torchscript"; None infers it from the suffix (.onnx; .pt, .pts, .ts).
-    The model is exported from a CPU copy in eval mode; the file runs on any device.
+    metadata: {name: text} carried in the file (ONNX metadata_props; TorchScript extra files), e.g.
+        the run's anomaly calibration. The model is exported from a CPU copy in eval mode; the file
+        runs on any device.
     """
     path = Path(path)
     format = format or _infer(path.suffix, FORMATS, "export format", "onnx or torchscript")
@@ -73,11 +76,11 @@ def export_model(model, path, *, part: str = "autoencoder", format: str | None =
     net = model if isinstance(model, nn.Module) else model.model  # an Autoencoder or a Run
     module = Part(copy.deepcopy(net).cpu().eval(), part).eval()
     example = example_input(module.model, part)
-    (_onnx if format == "onnx" else _torchscript)(module, example, path)
+    (_onnx if format == "onnx" else _torchscript)(module, example, path, dict(metadata or {}))
     return path
 
 
-def _onnx(module: Part, example: torch.Tensor, path: Path) -> None:
+def _onnx(module: Part, example: torch.Tensor, path: Path, metadata: dict) -> None:
     try:
         import onnxscript  # noqa: F401  (the dynamo exporter's dependency: fail early and clearly)
     except ImportError:
@@ -90,13 +93,19 @@ def _onnx(module: Part, example: torch.Tensor, path: Path) -> None:
                                     output_names=[out], dynamic_shapes=({0: batch},))
     with atomic_path(path) as tmp:
         program.save(str(tmp), external_data=False)  # one self-contained file (small models)
+        if metadata:
+            import onnx
+
+            proto = onnx.load(str(tmp))
+            onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props}, **metadata})
+            onnx.save(proto, str(tmp))
 
 
-def _torchscript(module: Part, example: torch.Tensor, path: Path) -> None:
+def _torchscript(module: Part, example: torch.Tensor, path: Path, metadata: dict) -> None:
     with torch.no_grad():
         traced = torch.jit.trace(module, example)
     with atomic_path(path) as tmp:
-        torch.jit.save(traced, str(tmp))
+        torch.jit.save(traced, str(tmp), _extra_files=metadata)
 
 
 @contextlib.contextmanager

@@ -123,6 +123,22 @@ def recipes_named(name: str) -> tuple[Recipe, ...]:
 
 
 @dataclass(frozen=True)
+class AnomalyRecipe:
+    """The net and training of anomaly detection: chosen once, on MNIST, by `ae bench --anomaly`
+    (bench/ANOMALY.md), and applied unchanged to other data (`AutoencoderDetector`'s defaults)."""
+
+    model: str = "conv"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-2
+    schedule: str = "onecycle"
+    noise: str | None = None
+
+
+ANOMALY = AnomalyRecipe()
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     epoch_fraction: float  # of the article's budget

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import experiments, positive_float, positive_int
+import argparse
+
+from . import experiments, nonnegative_int, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -23,12 +25,19 @@ def register(sub) -> None:
     q.add_argument("--max-seconds", type=positive_float, default=600.0,
                    help="give up on a modern or article run after this much training time (default: 600); "
                         "the fast recipe runs its own budget")
+    a = p.add_argument_group("anomaly detection (the one-class protocol, bench/ANOMALY.md)")
+    a.add_argument("--anomaly", action="store_true", help="train on one class, score the test set: our scores "
+                   "against PCA, kNN, IsolationForest, OneClassSVM and LOF (--data mnist or fashion-mnist)")
+    a.add_argument("--classes", type=_classes, help="comma-separated classes (default: all ten)")
+    a.add_argument("--seeds", type=positive_int, default=1, help="seeds 0..N-1 (default: 1)")
     p.set_defaults(func=_bench)
 
 
 def _bench(args) -> None:
     if args.to_quality:
         return _to_quality(args)
+    if args.anomaly:
+        return _anomaly(args)
     from ..benchmark import run_suite
 
     args.output = args.output or "bench/RESULTS.md"
@@ -47,3 +56,19 @@ def _to_quality(args) -> None:
     output = args.output or "bench/TO_QUALITY.md"
     run_to_quality(args.only, recipes, data=args.data, max_seconds=args.max_seconds, out_md=output)
     print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json")
+
+
+def _anomaly(args) -> None:
+    from ..benchmark.anomaly import run_anomaly
+
+    output = args.output or ("bench/ANOMALY.md" if args.data == "mnist" else f"bench/ANOMALY_{args.data}.md")
+    run_anomaly(args.data, args.classes, args.seeds, out_md=output)
+    print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json")
+
+
+def _classes(text: str) -> tuple[int, ...]:
+    """Comma-separated class labels, e.g. 0,3,8: non-negative integers."""
+    try:
+        return tuple(nonnegative_int(item.strip()) for item in text.split(","))
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"--classes takes comma-separated labels, e.g. 0,3,8: {e}") from None
