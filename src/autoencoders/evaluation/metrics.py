@@ -25,7 +25,7 @@ def mse(recon: torch.Tensor, target: torch.Tensor) -> float:
 
 def psnr(recon: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> float:
     """Mean over images of 10 log10(range^2 / MSE_image), capped at 100 dB for exact reconstructions."""
-    per_image = (recon - target).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    per_image = reconstruction_error(recon, target, "mse", logits=False, per_sample=True).clamp_min(1e-10)
     return (10 * torch.log10(data_range**2 / per_image)).clamp_max(100.0).mean().item()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..data import EVAL_BATCH
+from ..models.base import batched
 from .metrics import bce, psnr
 
 HIGHER_IS_BETTER = {"bce": False, "psnr": True, "elbo": True}
@@ -28,7 +29,7 @@ def quality(model, inputs: torch.Tensor, targets: torch.Tensor, metric: str, *, 
 
             g = torch.Generator(device=inputs.device).manual_seed(seed)
             return float(elbo(model, inputs, generator=g).mean())
-        recon = torch.cat([model(inputs[i : i + batch_size]).recon for i in range(0, len(inputs), batch_size)])
+        recon = batched(model, lambda b: model(b).recon, inputs, batch_size).to(targets.device)
         return psnr(recon.float(), targets) if metric == "psnr" else bce(recon.float(), targets)
     finally:
         model.train(was_training)
