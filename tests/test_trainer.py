@@ -215,3 +215,35 @@ def test_parameters_turned_inf_stop_before_the_checkpoint():
     trainer = Trainer(model, ae.TrainConfig(epochs=2, batch_size=16, device="cpu"), callbacks=[Poison()])
     with pytest.raises(TrainingError, match=r"diverged at epoch 1: parameter encoder.0.bias became NaN or inf"):
         trainer.fit(torch.rand(32, 1, 8, 8))
+
+
+@pytest.mark.parametrize("flags,expected", [(frozenset(), "fp32"), (frozenset({"avx2", "avx512_bf16"}), "bf16"),
+                                            (frozenset({"amx_bf16"}), "bf16")])
+def test_precision_auto_is_decided_by_the_cpu_and_recorded(tmp_path, monkeypatch, flags, expected):
+    from autoencoders.training import setup
+
+    monkeypatch.setattr(setup, "cpu_flags", lambda: flags)
+    run = ae.train("dense", epochs=1, out=tmp_path / "run", precision="auto", **FAST)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["precision"] == expected
+    assert run.config.train.precision == expected
+    trainer = ae.training.Trainer(DenseAutoencoder((1, 8, 8)), ae.TrainConfig(precision="auto", device="cpu"))
+    assert trainer.config.precision == expected
+
+
+def test_a_run_of_precision_auto_is_found_again_and_resumes_as_it_ran(tmp_path, monkeypatch):
+    from autoencoders.training import setup
+
+    monkeypatch.setattr(setup, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    ae.train("dense", epochs=1, out=tmp_path / "run", precision="auto", **FAST)
+    monkeypatch.setattr(setup, "cpu_flags", lambda: frozenset())  # another machine, without native bf16
+    again = ae.train("dense", epochs=1, out=tmp_path / "run", precision="auto", resume="auto", **FAST)
+    assert again.config.train.precision == "bf16"  # finished: loaded, not retrained
+    resumed = ae.train("dense", epochs=2, out=tmp_path / "run", precision="auto", resume=True, **FAST)
+    assert resumed.config.train.precision == "bf16" and [r["epoch"] for r in resumed.history] == [1, 2]
+
+
+def test_autocast_refuses_an_undecided_precision():
+    from autoencoders.training.setup import autocast
+
+    with pytest.raises(TrainingError, match="resolve_precision"):
+        autocast(torch.device("cpu"), "auto")

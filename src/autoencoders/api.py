@@ -36,6 +36,7 @@ from .training.contract import check_contract
 from .training.fit import fit_run
 from .training.integrity import check_weights
 from .training.rundir import claim
+from .training.setup import resolve_precision
 from .training.trainer import evaluate_loss, fast_layout, resolve_device
 
 IN_MEMORY = "array"  # DataConfig.name of a run trained on the caller's own tensors / Dataset
@@ -239,6 +240,7 @@ def train(model="dense", data="digits", *, out=None, val=None, model_args: dict 
         if resume:
             _check_budget(config, out)
         device = distributed.setup(resolve_device(config.train.device))  # joins the process group under torchrun
+        config = _decide_precision(config, device, out if resume else None)
         loaded = None
         if module is None or isinstance(data, str):
             loaded = load_run_data(config.data, device, config.train.seed)
@@ -249,6 +251,17 @@ def train(model="dense", data="digits", *, out=None, val=None, model_args: dict 
                           progress=progress, on_epoch_end=on_epoch_end, data=loaded)
     path = Path(out) if out is not None else None
     return Run(module, config, path, read_history(path) if path else history, data=loaded)
+
+
+def _decide_precision(config: RunConfig, device, resumed) -> RunConfig:
+    """Precision "auto" made definite: a resumed run keeps the one its config.json records (on any
+    machine), a new one gets bf16 where the device computes it natively (training/setup.py)."""
+    if config.train.precision != "auto":
+        return config
+    precision = load_config(resumed).train.precision if resumed is not None else None
+    if precision is None or precision == "auto":
+        precision = resolve_precision("auto", device)
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, precision=precision))
 
 
 def _what_to_train(model, data, model_args, options) -> tuple[RunConfig, torch.nn.Module | None]:
@@ -317,11 +330,12 @@ def is_finished(config: RunConfig, out) -> bool:
 
 
 def _same_run(config: RunConfig, stored: RunConfig) -> bool:
-    """Whether `config` is what `stored` (a resolved config.json) ran, "auto" device included."""
+    """Whether `config` is what `stored` (a resolved config.json) ran, "auto" device and precision included."""
     device = stored.train.device if config.train.device == "auto" else config.train.device
     stream = stored.data.stream if config.data.stream is None else config.data.stream
+    precision = stored.train.precision if config.train.precision == "auto" else config.train.precision
     shape = stored.model.input_shape
-    return (config.resolved(device, shape, stream).to_dict()
+    return (config.resolved(device, shape, stream, precision).to_dict()
             == stored.resolved(stored.train.device, shape, stored.data.stream).to_dict())
 
 

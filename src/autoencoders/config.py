@@ -21,7 +21,7 @@ from .errors import ConfigError, unknown
 
 OPTIMIZERS = ("adam", "rmsprop", "adadelta")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")  # auto: bf16 where the device computes it natively (training/setup.py)
 SCHEDULES = ("constant", "linear", "cosine", "onecycle")  # training/schedule.py draws them
 BINARIZE = ("dynamic",)
 # Keras 1 (the article's) defaults; modern Keras uses lr=1e-3 for Adadelta, with which the
@@ -55,11 +55,14 @@ FIELD_HELP = {
     "lr": "learning rate (default: 1e-3; 1.0 for adadelta)",
     "seed": "seed of weights, batch order and noise: the same seed gives the same run",
     "device": "auto, cpu or cuda",
-    "precision": "fp32, or bf16 autocast",
+    "precision": "fp32, bf16 autocast, or auto: bf16 where the hardware computes it natively, else fp32 "
+                 "(config.json records which ran)",
     "patience": "stop after N epochs without a better validation loss (default: off)",
     "schedule": "learning rate over the steps: constant, linear, cosine or onecycle",
     "warmup": "fraction of all steps spent ramping the lr up from 0, e.g. 0.1",
     "clip_grad": "clip the gradients' global L2 norm to this (default: off)",
+    "ema": "evaluate and save an exponential moving average of the weights with this decay, e.g. 0.999 "
+           "(default: off, the last weights)",
 }
 
 
@@ -148,6 +151,7 @@ class TrainConfig:
     schedule: str = "constant"  # learning rate per batch: constant, linear, cosine, onecycle
     warmup: float = 0.0  # fraction of all steps spent ramping the lr up linearly from 0
     clip_grad: float | None = None  # clip the gradients' global L2 norm to this; None: off
+    ema: float | None = None  # decay of the weights' moving average that is evaluated and saved; None: off
 
     def __post_init__(self) -> None:
         self.validate()
@@ -174,6 +178,8 @@ class TrainConfig:
             raise ConfigError(f"warmup must be a fraction of the steps in [0, 1), got {self.warmup}")
         if self.clip_grad is not None and not float(self.clip_grad) > 0:
             raise ConfigError(f"clip_grad must be > 0, got {self.clip_grad}")
+        if self.ema is not None and not 0.0 < float(self.ema) < 1.0:
+            raise ConfigError(f"ema must be a decay in (0, 1), e.g. 0.999, got {self.ema}")
 
     @property
     def learning_rate(self) -> float:
@@ -191,9 +197,11 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def resolved(self, device: str, input_shape=None, stream: bool | None = None) -> "RunConfig":
-        """What actually runs: the lr, the device, every model option (defaults filled in), the
-        input shape and whether data streamed, as config.json records them (tuples become lists)."""
+    def resolved(self, device: str, input_shape=None, stream: bool | None = None,
+                 precision: str | None = None) -> "RunConfig":
+        """What actually runs: the lr, the device, the precision ("auto" decided: training/setup.py),
+        every model option (defaults filled in), the input shape and whether data streamed, as
+        config.json records them (tuples become lists)."""
         options = dict(self.model.options)
         if not is_import_path(self.model.name):
             from .registry import model_defaults
@@ -201,7 +209,8 @@ class RunConfig:
             options = {**model_defaults(self.model.name), **options}
         shape = list(input_shape) if input_shape is not None else self.model.input_shape
         model = dataclasses.replace(self.model, options=json.loads(json.dumps(options)), input_shape=shape)
-        train = dataclasses.replace(self.train, lr=self.train.learning_rate, device=str(device))
+        train = dataclasses.replace(self.train, lr=self.train.learning_rate, device=str(device),
+                                    precision=precision or self.train.precision)
         data = self.data if stream is None else dataclasses.replace(self.data, stream=bool(stream))
         return dataclasses.replace(self, data=data, model=model, train=train)
 

@@ -12,6 +12,8 @@ import time
 
 import torch
 
+from ..training.setup import cpu_flags, native_bf16
+
 
 def matmul_peak(dtype=torch.float32, n: int = 2048, repeats: int = 5) -> float:
     """Best observed GFLOP/s of an n x n x n matmul in `dtype` (the roofline's compute roof)."""
@@ -31,7 +33,7 @@ def peak_rss_mb() -> float:
 
 
 def cpu_description() -> dict:
-    flags = _cpu_flags()
+    flags = cpu_flags()
     return {
         "processor": _cpu_model() or platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
@@ -42,16 +44,7 @@ def cpu_description() -> dict:
 
 def has_fast_bf16() -> bool:
     """Whether the CPU has bf16 arithmetic (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."""
-    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
-
-
-def _cpu_flags() -> set:
-    try:
-        text = open("/proc/cpuinfo").read()
-    except OSError:
-        return set()
-    line = next((row for row in text.splitlines() if row.startswith("flags")), "")
-    return set(line.split(":", 1)[-1].split())
+    return native_bf16(torch.device("cpu"))
 
 
 def _cpu_model() -> str:

@@ -56,7 +56,8 @@ class Checkpoint(Callback):
     def on_epoch_end(self, trainer, record: dict) -> None:
         if dist.is_main():
             meta = {**self.metadata, "epoch": trainer.state.epoch}
-            save_state(self.out, unwrap(trainer.model), trainer.optimizer, trainer.state.to_dict(), meta)
+            average = trainer.average.state_dict() if trainer.average is not None else None
+            save_state(self.out, unwrap(trainer.model), trainer.optimizer, trainer.state.to_dict(), meta, average)
         dist.barrier()
 
 

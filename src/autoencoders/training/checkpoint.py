@@ -4,6 +4,8 @@ Layout of a run directory:
   config.json              the resolved RunConfig
   model.safetensors        the latest weights (metadata: what identifies them: model, input shape, epoch)
   state/                   optimizer tensors, RNG states, the TrainerState, a copy of the weights
+                           (the raw ones) and, with `ema`, their moving average (average.safetensors)
+With `ema`, model.safetensors holds the moving average: the weights the run evaluates and publishes.
 The state folder is written whole under a temporary name and swapped in, so a crash at any
 moment leaves one consistent state (the new one, or the previous one in `state.old/`).
 """
@@ -29,9 +31,14 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 
 
-def save_weights(path, model: torch.nn.Module, metadata: dict) -> None:
-    """Atomically write the model's tensors (unwrapped: no `module.` / `_orig_mod.` prefixes)."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
+AVERAGE = "average.safetensors"
+
+
+def save_weights(path, model: torch.nn.Module, metadata: dict, replace: dict | None = None) -> None:
+    """Atomically write the model's tensors (unwrapped: no `module.` / `_orig_mod.` prefixes);
+    `replace` ({name: tensor}) stands in for the model's own tensors of those names."""
+    tensors = {**unwrap(model).state_dict(), **(replace or {})}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in metadata.items()})
 
@@ -66,10 +73,12 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
+def save_state(run_dir, model, optimizer, state: dict, metadata: dict, average: dict | None = None) -> None:
     """Write state/ (optimizer, RNG, trainer state, weights) as one unit, then the user-facing weights.
 
     state : TrainerState.to_dict() (epoch, step, best_val, stale); metadata : the weights' own.
+    average : the weights' moving average (ema.WeightAverage.state_dict()), kept in state/ and
+    published as model.safetensors in place of the raw weights.
     """
     run_dir = Path(run_dir)
     final, old = run_dir / "state", run_dir / "state.old"
@@ -80,6 +89,8 @@ def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
         _writing(run_dir, tmp / "optimizer.safetensors",
                  lambda: save_file(tensors, str(tmp / "optimizer.safetensors")))
         _writing(run_dir, tmp / WEIGHTS, lambda: save_weights(tmp / WEIGHTS, model, metadata))
+        if average is not None:
+            _writing(run_dir, tmp / AVERAGE, lambda: save_weights(tmp / AVERAGE, model, metadata, average))
         _writing(run_dir, tmp / "trainer.json",
                  lambda: write_json(tmp / "trainer.json", {"state": state, "optimizer": opt_meta}))
     except BaseException:
@@ -90,7 +101,7 @@ def save_state(run_dir, model, optimizer, state: dict, metadata: dict) -> None:
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    _writing(run_dir, run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata))
+    _writing(run_dir, run_dir / WEIGHTS, lambda: save_weights(run_dir / WEIGHTS, model, metadata, average))
 
 
 def _writing(run_dir: Path, path: Path, write) -> None:
@@ -130,8 +141,9 @@ def saved_trainer_state(run_dir) -> dict | None:
     return read_trainer_json(run_dir)["state"]
 
 
-def load_state(run_dir, model, optimizer) -> dict:
-    """Restore weights, optimizer and RNG states from state/; returns the trainer state dict."""
+def load_state(run_dir, model, optimizer, average=None) -> dict:
+    """Restore weights, optimizer and RNG states (and the moving `average`, an ema.WeightAverage,
+    when the run keeps one) from state/; returns the trainer state dict."""
     run_dir = Path(run_dir)
     state = _state_dir(run_dir)
     saved = read_trainer_json(run_dir, state)
@@ -140,7 +152,16 @@ def load_state(run_dir, model, optimizer) -> dict:
     tensors = read_tensors(state / "optimizer.safetensors")
     check_optimizer(tensors, saved["optimizer"], optimizer, state / "optimizer.safetensors")
     check_rng(tensors, state / "optimizer.safetensors")
+    averaged = None
+    if average is not None:
+        if not (state / AVERAGE).is_file():
+            raise TrainingError(f"{state / AVERAGE}: missing; the run was not trained with ema, or its "
+                                "checkpoint is incomplete: resume it with the settings it was trained with")
+        averaged, _ = load_weights(state / AVERAGE)
+        check_weights(averaged, unwrap(model), state / AVERAGE)
     unwrap(model).load_state_dict(weights)
+    if averaged is not None:
+        average.load_state_dict(averaged)
     optimizer.load_state_dict(_unflatten_optimizer(tensors, saved["optimizer"]))
     _match_param_layouts(optimizer)
     _set_rng(tensors)

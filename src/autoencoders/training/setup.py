@@ -39,8 +39,39 @@ def make_optimizer(model: torch.nn.Module, config) -> torch.optim.Optimizer:
     return make(foreach=True)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX (elsewhere oneDNN emulates bf16, slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+@functools.cache
+def cpu_flags() -> frozenset:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            line = next((row for row in f if row.startswith("flags")), "")
+    except OSError:
+        return frozenset()
+    return frozenset(line.split(":", 1)[-1].split())
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" where `native_bf16(device)`, else "fp32"; fp32 and bf16 stay as asked.
+
+    Decided once, at the start of a run; config.json records the outcome, so a folder says which
+    ran and a resumed run keeps it on any machine (bf16 where not native is slower, never wrong)."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
 def autocast(device: torch.device, precision: str):
-    """The one mixed-precision path: bf16 autocast when asked, a no-op otherwise."""
+    """The one mixed-precision path: bf16 autocast when asked (precision resolved), a no-op otherwise."""
+    if precision not in ("fp32", "bf16"):
+        raise TrainingError(f"precision {precision!r} must be resolved to fp32 or bf16 first (resolve_precision)")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 

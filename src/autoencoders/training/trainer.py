@@ -18,6 +18,7 @@ so a run resumed after epoch k equals the uninterrupted run bitwise on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -31,8 +32,9 @@ from ..data import EVAL_BATCH, Batch, as_source
 from ..errors import ConfigError, DataError, TrainingError
 from . import distributed as dist
 from .checkpoint import load_state, unwrap
+from .ema import WeightAverage
 from .schedule import lr_at, set_lr
-from .setup import autocast, fast_layout, flush_denormals, make_optimizer, resolve_device  # noqa: F401
+from .setup import autocast, fast_layout, flush_denormals, make_optimizer, resolve_device, resolve_precision  # noqa: F401
 
 
 @dataclass
@@ -56,7 +58,10 @@ class TrainerState:
 class Trainer:
     """Trains `model` (an nn.Module honouring models.base.AutoencoderProtocol).
 
-    config : optimizer, lr, schedule/warmup/clip_grad, epochs, batch_size, precision, device, seed.
+    config : optimizer, lr, schedule/warmup/clip_grad, epochs, batch_size, precision, device, seed,
+        ema. precision "auto" is decided here (setup.resolve_precision); `self.config` holds the outcome.
+        With `ema`, validation and the checkpoint's published weights are the moving average
+        (training/ema.py), and after `fit` the model holds it.
     device : overrides config.device (e.g. torch.device("cuda", 1)).
     callbacks : Callback objects, called in order (checkpoints are written by a `Checkpoint`).
     max_steps : stop once `state.step` (optimizer steps, those of a resumed run included) reaches
@@ -70,10 +75,11 @@ class Trainer:
                  max_steps: int | None = None):
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
             raise ConfigError(f"max_steps must be None or an int >= 0, got {max_steps!r}")
-        self.config = config
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
+        self.config = dataclasses.replace(config, precision=resolve_precision(config.precision, self.device))
         self.model = model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
+        self.average = WeightAverage(unwrap(self.model), config.ema) if config.ema is not None else None
         self.callbacks = list(callbacks)
         self.max_steps = max_steps
         self.state = TrainerState()
@@ -91,15 +97,18 @@ class Trainer:
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda), flush_denormals():
             if resume_from is not None:
-                saved = load_state(resume_from, self.model, self.optimizer)
+                saved = load_state(resume_from, self.model, self.optimizer, self.average)
                 self.state = TrainerState.from_dict(saved)
             else:
                 torch.manual_seed(self.config.seed)
             self._call("on_fit_start")
             try:
-                return self._epochs(dist.wrap(self.model, self.device), train, val, n_batches)
+                history = self._epochs(dist.wrap(self.model, self.device), train, val, n_batches)
             finally:
                 self._call("on_fit_end")
+            if self.average is not None:
+                self.average.copy_to_model()  # what was validated and saved is what the caller gets
+            return history
 
     def _epochs(self, model, train, val, n_batches: int) -> list[dict]:
         history = []
@@ -110,8 +119,9 @@ class Trainer:
             record = {"epoch": epoch, "train": self.train_epoch(model, train, epoch, n_batches)}
             _check_diverged(unwrap(model), record, history[0] if history else record)
             if val is not None:
-                record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
-                                         precision=self.config.precision)
+                with self.evaluated_weights():
+                    record["val"] = evaluate(unwrap(model), val.fixed_batches(self.config.seed),
+                                             precision=self.config.precision)
                 if not math.isfinite(record["val"].get("loss", 0.0)):
                     _check_data(val.fixed_batches(self.config.seed), "validation data")  # else recorded as NaN
             record.update(lr=self.optimizer.param_groups[0]["lr"], seconds=round(time.perf_counter() - start, 3))
@@ -120,6 +130,11 @@ class Trainer:
             if any(self._call("on_epoch_end", record)):
                 break
         return history
+
+    def evaluated_weights(self):
+        """A block in which the model holds the weights a run evaluates and publishes: the moving
+        average with `ema`, else its own."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
 
     def _advance(self, epoch: int, record: dict) -> None:
         self.state.epoch = epoch
@@ -190,6 +205,8 @@ class Trainer:
         set_lr(self.optimizer, lr_at(self.state.step, total_steps, tc.learning_rate, tc.schedule, tc.warmup))
         self.optimizer.step()
         self.state.step += 1
+        if self.average is not None:
+            self.average.update(self.state.step)
         _accumulate(sums, out, len(x))
         return out.loss.detach()
 
