@@ -1,7 +1,12 @@
 """The benchmark machinery on a tiny problem: it runs, counts FLOPs right, writes its table."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import torch
 
 from autoencoders.benchmark.report import run_suite
@@ -66,3 +71,14 @@ def test_cases_come_from_the_experiments_and_the_registry():
     assert cases()["conv-denoise"] == (128, {"noise": "gaussian:0.5"})
     assert cases()["lstm"] == (256, {"as_sequence": True})
     assert case("gru")[0] == train_defaults("gru").get("batch_size", 256)
+
+
+def test_the_gpu_script_runs_here_and_says_there_is_no_gpu(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: bench/gpu.sh would run the whole article")
+    done = subprocess.run(["bash", str(root / "bench" / "gpu.sh"), str(tmp_path / "out")], capture_output=True,
+                          text=True, env={**os.environ, "PYTHON": sys.executable}, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "no CUDA device" in done.stderr and "bench/GPU.md is not written" in done.stderr
+    assert not (tmp_path / "out").exists()
