@@ -148,6 +148,36 @@ def demo_results() -> str:
     return "\n".join(lines) + "\n"
 
 
+def demo_time() -> str:
+    """The README's first figure: `make demo`'s wall time from a fresh clone, split into install,
+    training per experiment and the rest (evaluation, figures, explorer), from docs/results/demo-fresh.json
+    (scripts/time_fresh_demo.py)."""
+    path = RESULTS / "demo-fresh.json"
+    if not path.exists():
+        return "(not measured yet: run scripts/time_fresh_demo.py)\n"
+    log = json.loads(path.read_text())
+    steps, lines = log["steps"], []
+    bf16 = "native bf16" if log["native_bf16"] else "no native bf16"
+    lines.append(f"`make demo` from a fresh clone (commit {log['commit'][:7]}, {log['date']}), on a {log['cores']}-core "
+                 f"{log['cpu']} ({bf16}), load average {steps['install']['load_before']:.1f} at the start:")
+    lines.append("")
+    lines.append("| step | seed 0 | seed 1 |")
+    lines.append("|---|---|---|")
+    lines.append(f"| `make install` (pip's cache warm) | {steps['install']['seconds']:.0f} s | |")
+    fetch_and_start = steps["demo"]["seconds"] - log["seed0"]["wall_seconds"]
+    lines.append(f"| `ae data fetch mnist`, start-up | {fetch_and_start:.0f} s | |")
+    seeds = [log["seed0"], log["seed1"]]
+    for key in seeds[0]["train_seconds"]:
+        lines.append(f"| training: {key} | " + " | ".join(f"{s['train_seconds'][key]:.0f} s" for s in seeds) + " |")
+    rest = [s["wall_seconds"] - sum(s["train_seconds"].values()) for s in seeds]
+    lines.append("| evaluation, figures, report, explorer | " + " | ".join(f"{r:.0f} s" for r in rest) + " |")
+    lines.append("| **`ae reproduce`, wall** | " + " | ".join(f"**{s['wall_seconds']:.0f} s**" for s in seeds) + " |")
+    met = " and ".join(f"seed {i}" for i, s in enumerate(seeds) if s["targets_met"])
+    lines.append("")
+    lines.append(f"Every target met: {met or 'none'} ({seeds[0]['threads']} threads).")
+    return "\n".join(lines) + "\n"
+
+
 def tutorial_results() -> str:
     """The tutorial's summary: the article's number and budget next to seed 0's, with PCA at the code's size."""
     from autoencoders.presets import EXPERIMENTS
@@ -174,7 +204,7 @@ def tutorial_results() -> str:
     return "\n".join(lines) + "\n"
 
 
-BLOCKS = {"models": models, "profiles": profiles, "budgets": budgets, "demo-results": demo_results,
+BLOCKS = {"models": models, "profiles": profiles, "budgets": budgets, "demo-results": demo_results, "demo-time": demo_time,
           "tutorial-results": tutorial_results}
 PAGES = ("README.md", "docs/models.md", "docs/reproduce.md", "docs/speed.md", "docs/tutorial.md")
 

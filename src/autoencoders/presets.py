@@ -40,6 +40,8 @@ class FastBudget:
     batch_size: int
     lr: float
     clip_grad: float | None = None  # the denoiser's peak lr diverged once without it (docs/fast-recipe.md)
+    ema: float | None = None  # evaluate the weights' moving average (training/ema.py), where it paid
+    precision: str = "fp32"  # "auto": bf16 where the CPU/GPU computes it natively, where that paid (bench/LEVERS.md)
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,8 @@ def run_config(exp: Experiment, recipe: Recipe, profile: Profile, data: str, see
                             optimizer=recipe.optimizer or exp.article_optimizer, schedule=recipe.schedule)
     if recipe.fast_budget:
         fast = _fast(exp, recipe)
-        train_cfg = dataclasses.replace(train_cfg, batch_size=fast.batch_size, lr=fast.lr, clip_grad=fast.clip_grad)
+        train_cfg = dataclasses.replace(train_cfg, batch_size=fast.batch_size, lr=fast.lr, clip_grad=fast.clip_grad,
+                                        ema=fast.ema, precision=fast.precision)
     return RunConfig(data_cfg, ModelConfig(exp.model, dict(exp.options)), train_cfg)
 
 
