@@ -1,5 +1,5 @@
 """cli/train_cmd.py and the top-level parser: fast help, a version, help for every option, the
-article's batch size per model, and output without internal names."""
+article's batch size per model, output without internal names, and `--recipe anomaly`."""
 
 import json
 import subprocess

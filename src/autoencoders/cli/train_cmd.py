@@ -1,4 +1,5 @@
-"""`ae train` and `ae models`: flags map one-to-one to config fields and model options."""
+"""`ae train` and `ae models`: flags map one-to-one to config fields and model options; `--recipe NAME`
+fills the flags not given from a preset (presets.TRAIN_RECIPES) and finishes the run for its use."""
 
 from __future__ import annotations
 

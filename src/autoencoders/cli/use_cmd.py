@@ -14,9 +14,9 @@ def register(sub) -> None:
                        description=(
         "Score every sample of INPUT (higher = more anomalous). With --fpr ALPHA (or --score, --calibrate) the "
         "score is a fitted detector's (default: the best in bench/ANOMALY.md, standardised reconstruction error "
-        "plus kNN and Mahalanobis distances of the code), calibrated on normal data the run never trained on "
-        "(its held-out --validation slice, or --calibrate DATA) and stored in the run folder (anomaly.json): "
-        "writes index,score,p_value,anomaly[,label], the flags at the split-conformal threshold whose "
+        "plus the local outlier factor and Mahalanobis distance of the code), calibrated on normal data the run "
+        "never trained on (its held-out --validation slice, or --calibrate DATA) and stored in the run folder "
+        "(anomaly.json): writes index,score,p_value,anomaly[,label], the flags at the split-conformal threshold whose "
         "false-positive rate on new normal data is at most ALPHA. Without them: the reconstruction error. "
         "CSV to -o (.csv, or .npy: columns score, p_value, anomaly) or stdout; a summary goes to stderr."))
     add_run_argument(p)
