@@ -21,7 +21,7 @@ import torch
 
 from ..data.splits import missing_split
 from ..evaluation.anomaly import reconstruction_errors, threshold_from_scores
-from ..evaluation.detection import DETECTOR_JSON, LOF_K, anomaly_metadata, has_detector
+from ..evaluation.detection import DETECTOR_JSON, LOF_K, PARTS, anomaly_metadata, has_detector
 from ..export import export_model
 from ..viz.latent import prior_grid
 
@@ -126,9 +126,11 @@ def anomaly_payload(run, samples: torch.Tensor) -> dict | None:
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     outside = [p for p in scorer.parts if p not in IN_PAGE]
     why = None
-    if outside:
+    if any(PARTS[p].variational for p in outside):
         why = (f"its part {', '.join(outside)} draws from the posterior with torch's seeded generator, "
                "which the page does not have (nor the posterior's variance)")
+    elif outside:
+        why = f"the page does not compute its part {', '.join(outside)}"
     elif size > STATE_BYTES:
         why = (f"its fitted tensors (the training codes) take {size / 1e6:.1f} MB, more than the "
                f"{STATE_BYTES / 1e6:g} MB a page carries per run")
