@@ -117,6 +117,11 @@ def test_train_recipe_refusals_are_one_line_naming_the_argument(normal_file, tmp
     assert "--validation must be a fraction, e.g. 0.1 (its default), not 'test'" in capsys.readouterr().err
     assert exit_code(["train", "--recipe", "fast"]) == 2
     assert "argument --recipe: invalid choice: 'fast'" in capsys.readouterr().err
+    from autoencoders.errors import ConfigError
+    from autoencoders.presets import train_recipe
+
+    with pytest.raises(ConfigError, match="unknown recipe 'fast'.*a recipe of `ae reproduce`"):
+        train_recipe("fast")
     assert exit_code([*argv, "--resume", str(tmp_path)]) == 2
     assert "--recipe starts a new run" in capsys.readouterr().err
     few = tmp_path / "few.npy"  # 10% of 100 samples is too few to calibrate at alpha 0.05
