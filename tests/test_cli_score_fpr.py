@@ -113,3 +113,9 @@ def test_score_file_and_onnx_metadata_agree(held_out_run, tmp_path, capsys):
     assert exported["standardisation"] == stored["scorer"]["standardisation"]
     _, rows = read_csv(out)
     np.testing.assert_array_equal(rows[:, 3], rows[:, 1] > exported["threshold"])
+
+
+def test_a_variational_score_of_another_model_is_one_clear_line(held_out_run, capsys):
+    assert main(["score", str(held_out_run), "digits", "--score", "mse+iw"]) == 2
+    err = capsys.readouterr().err
+    assert "ae score: error: the iw score needs a variational model" in err and len(err.strip().splitlines()) == 1

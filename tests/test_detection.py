@@ -175,3 +175,57 @@ def test_a_fitted_detector_keeps_its_rate_on_fresh_normal_data():
     se = np.std(rates) / math.sqrt(len(rates))
     assert np.mean(rates) <= alpha + 3 * se, (np.mean(rates), se)
     assert np.mean(rates) > alpha / 2  # it flags: the threshold is not simply above everything
+
+
+def bars(n, seed, vertical=False):
+    """(n, 1, 8, 8) images of one bright bar each, at a random row (column when `vertical`), on faint noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = 0.05 * torch.rand(n, 1, 8, 8, generator=g)
+    at = torch.randint(0, 8, (n,), generator=g)
+    for i, j in enumerate(at.tolist()):
+        if vertical:
+            x[i, 0, :, j] = 0.95
+        else:
+            x[i, 0, j, :] = 0.95
+    return x
+
+
+@pytest.fixture(scope="module")
+def bar_vae():
+    """A small VAE trained on horizontal bars (about a second)."""
+    torch.manual_seed(0)
+    model = create_model("vae", (1, 8, 8), hidden=(32,), latent_size=2)
+    ae.train(model, data=bars(400, 0), epochs=40, batch_size=50, lr=1e-2, seed=0, quiet=True)
+    return model.eval()
+
+
+def test_iw_score_is_the_negative_iw_bound_higher_off_distribution_and_a_function_of_the_sample(bar_vae):
+    from autoencoders.evaluation.likelihood import importance_weighted_bound
+
+    normal, anomalous = bars(60, 1), bars(60, 2, vertical=True)
+    scorer = fit_scorer(bar_vae, bars(100, 3), score="iw")
+    scores = scorer.score(bar_vae, torch.cat([normal, anomalous]))
+    assert roc_auc(scores[:60], scores[60:]) > 0.95  # vertical bars were never seen
+    g = torch.Generator().manual_seed(detection.ELBO_SEED)  # the one bound, likelihood.py's
+    bound = importance_weighted_bound(bar_vae, normal, detection.IW_SAMPLES, generator=g, shared=True)
+    np.testing.assert_allclose(scores[:60], -bound.double().numpy(), rtol=1e-6)
+    again = scorer.score(bar_vae, torch.cat([normal, anomalous]))
+    np.testing.assert_array_equal(again, scores)  # seeded: the same scores every time
+    # the same draws for every sample: a sample's score does not depend on what it is scored with
+    np.testing.assert_allclose(scorer.score(bar_vae, anomalous.flip(0)), scores[60:][::-1], rtol=1e-6)
+    np.testing.assert_allclose(scorer.score(bar_vae, normal[5:7]), scores[5:7], rtol=1e-6)
+    elbo = fit_scorer(bar_vae, bars(100, 3), score="elbo").score(bar_vae, normal)
+    assert np.mean(scores[:60]) <= np.mean(elbo) + 1e-6  # L_k >= ELBO: the IW bound is the tighter one
+    det = fit_detector(bar_vae, bars(100, 3), bars(60, 4), score="mse+iw", alpha=0.1)
+    assert det.scorer.name == "mse+iw" and det.calibration.flags(det.score(bar_vae, anomalous)).mean() > 0.5
+
+
+def test_variational_parts_are_refused_for_other_models():
+    conv = create_model("conv", (1, 8, 8))
+    x = torch.rand(40, 1, 8, 8)
+    for score in ("iw", "mse+iw", "elbo"):
+        part = "iw" if "iw" in score else "elbo"
+        with pytest.raises(ConfigError, match=f"the {part} score needs a variational model.*'Conv"):
+            fit_detector(conv, x, x, score=score, alpha=0.1)
+    with pytest.raises(ConfigError, match="the iw score needs a variational model"):
+        fit_scorer(conv, x, x, score="knn+iw")

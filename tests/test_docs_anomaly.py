@@ -36,3 +36,33 @@ def test_anomaly_page_runs(tmp_path, monkeypatch, capsys):
         assert argv[0] == "ae" and main(argv[1:]) == 0, line
     assert (tmp_path / "scores.csv").read_text().startswith("index,score,p_value,anomaly,label")
     assert np.load(tmp_path / "scores.npy").shape == (10, 3)
+
+
+def test_anomaly_page_recipe_and_vae_sections_run(tmp_path, monkeypatch, capsys):
+    """The sections after the walk-through: `ae train --recipe anomaly` on digits 0-4 as normal.npy
+    (new.npy: unseen digits 5-9), and the VAE's iw score, each command as written."""
+    import docpages
+    from autoencoders.data import load_dataset
+    from autoencoders.evaluation.detection import load_detector
+    from autoencoders.presets import ANOMALY
+
+    monkeypatch.chdir(tmp_path)
+    section = "The benchmark's detector by name: `ae train --recipe anomaly`"
+    exec(compile(docpages.python_source("anomaly.md", section), str(DOC), "exec"), {"load_dataset": load_dataset})
+    (recipe,) = docpages.blocks("anomaly.md", "bash", section=section)
+    docpages.run_ae(recipe.code)
+    cal = load_detector("runs/detector").calibration
+    assert (cal.score, cal.alpha) == (ANOMALY.score, ANOMALY.alpha)
+    flags = np.loadtxt("flags.csv", delimiter=",", skiprows=1)
+    assert flags.shape == (167, 4) and flags[:, 3].mean() > 0.2  # "about a third", at a 5% false-alarm rate
+    text = " ".join(docpages.page_text("anomaly.md", section).split())
+    lr = f"{ANOMALY.lr:.0e}".replace("e-0", "e-")  # 1e-2
+    said = (f"the `{ANOMALY.model}` net, {ANOMALY.epochs} epochs of one-cycle Adam at a peak lr of {lr} in "
+            f"batches of {ANOMALY.batch_size}, a seeded {ANOMALY.calibration:.0%} of `--data` held out (`--validation "
+            f"{ANOMALY.calibration:g}`), and after training the default score `{ANOMALY.score}` calibrated on that "
+            f"hold-out at alpha {ANOMALY.alpha:g}")
+    assert said in text and ANOMALY.schedule == "onecycle"
+    (vae,) = docpages.blocks("anomaly.md", "bash", section="The VAE's bounds as scores: `elbo` and `iw`")
+    docpages.run_ae(vae.code)
+    assert "score iw: threshold" in capsys.readouterr().err
+    assert np.loadtxt("vae-scores.csv", delimiter=",", skiprows=1).shape == (360, 5)

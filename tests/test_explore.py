@@ -34,6 +34,8 @@ RUNS = {
     "denoise": ("conv-denoise", dict(epochs=1, noise="gaussian:0.5")),
     "lstm": ("lstm", dict(epochs=1, as_sequence=True)),
 }
+# runs given an anomaly calibration: the page computes the dense net's default score, not the VAE's iw
+CALIBRATED = {"dense": "mse+lof+maha", "vae": "mse+iw"}
 
 
 def test_runtime_is_the_pinned_one():
@@ -101,6 +103,73 @@ def test_a_run_that_held_out_validation_is_not_advised_to_hold_out_validation(ru
     assert "hold out part of it" not in err and not (tmp_path / "p.html").exists()
 
 
+def page_payload_of(page: Path) -> dict:
+    """The JSON payload a written page carries (its <script id="payload">)."""
+    text = page.read_text()
+    tag = '<script type="application/json" id="payload">'
+    start = text.index(tag) + len(tag)
+    return json.loads(text[start : text.index("</script>", start)])
+
+
+def test_score_file_calibration_onnx_metadata_and_page_agree(tmp_path, monkeypatch, capsys):
+    """One calibrated run: `ae score --fpr`'s file, anomaly.json, `ae export`'s ONNX metadata, the
+    page's payload and the ONNX models inside the page give one threshold, one alpha and the same
+    flags for the same samples (the page's strip is the run's first test images, exactly)."""
+    onnx = pytest.importorskip("onnx", reason="ONNX export needs the export extra")
+    pytest.importorskip("onnxscript", reason="ONNX export needs the export extra")
+    import base64
+    import gzip
+
+    from safetensors.torch import load_file
+
+    from autoencoders.explore import payload as payload_module
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "dense", "--data", "digits", "--epochs", "1", "--code-size", "8", "--validation", "0.2",
+                 "--out", str(run_dir), "--quiet"]) == 0
+    assert main(["score", str(run_dir), "digits", "--fpr", "0.05", "-o", str(tmp_path / "s.csv")]) == 0
+    assert main(["export", str(run_dir), "-o", str(tmp_path / "ae.onnx")]) == 0
+    assert main(["explore", str(run_dir), "-o", str(tmp_path / "page.html")]) == 0
+    capsys.readouterr()
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])  # index,score,p_value,anomaly,label
+    stored = json.loads((run_dir / "anomaly.json").read_text())
+    exported = json.loads({p.key: p.value for p in onnx.load(str(tmp_path / "ae.onnx")).metadata_props}[
+        "anomaly_calibration"])
+    page = page_payload_of(tmp_path / "page.html")
+    shown = page["runs"][0]["anomaly"]
+    cal = stored["calibration"]
+    assert shown["threshold"] == cal["threshold"] == exported["threshold"]
+    assert shown["alpha"] == cal["alpha"] == exported["alpha"] == 0.05
+    assert shown["score"] == stored["scorer"]["score"] == exported["score"] and shown["n"] == cal["n"] == exported["n"]
+    assert shown["standardisation"] == stored["scorer"]["standardisation"] == exported["standardisation"]
+    assert shown["calibration"] == cal["scores"]  # the page's p-values count the same calibration scores
+    for part in ("encoder", "decoder"):  # the models inside the page carry the same metadata as `ae export`'s
+        model = onnx.load_from_string(gzip.decompress(base64.b64decode(page["runs"][0][part])))
+        assert json.loads({p.key: p.value for p in model.metadata_props}["anomaly_calibration"]) == exported
+    # the strip: the run's first test images, bit for bit, and `ae score`'s flags, p-values and scores for them
+    strip = np.array(page["strip"]["images"], dtype=np.float32)
+    test = api.load_run(run_dir).clean_split("test")[0][: len(strip)].reshape(len(strip), -1).numpy()
+    np.testing.assert_array_equal(strip, test)
+    n = len(strip)
+    assert shown["strip"]["anomaly"] == [bool(v) for v in rows[:n, 3]]
+    assert shown["strip"]["anomaly"] == [s > cal["threshold"] for s in shown["strip"]["score"]]
+    np.testing.assert_allclose(shown["strip"]["p_value"], rows[:n, 2], rtol=1e-8)
+    np.testing.assert_allclose(shown["strip"]["score"], rows[:n, 1], rtol=1e-6, atol=1e-7)
+    # what the page computes drawings with: the stored tensors themselves
+    tensors = load_file(str(run_dir / "anomaly.safetensors"))
+    assert shown["in_page"] and set(shown["state"]) == set(tensors)
+    for name, t in shown["state"].items():
+        values = np.frombuffer(base64.b64decode(t["data"]), dtype="<f8" if t["dtype"] == "float64" else "<f4")
+        np.testing.assert_array_equal(values.reshape(t["shape"]), tensors[name].numpy())
+    # a detector too large to carry (or with a part the page cannot compute) says why; the strip keeps its numbers
+    monkeypatch.setattr(payload_module, "STATE_BYTES", 100)
+    run = api.load_run(run_dir)
+    big = payload_module.anomaly_payload(run, torch.tensor(strip).reshape(n, 1, 8, 8))
+    assert not big["in_page"] and big["state"] is None and "more than the 0.0001 MB a page carries" in big["why_not"]
+    assert big["strip"]["anomaly"] == shown["strip"]["anomaly"]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Tiny runs on 28x28 digits, and the page `ae explore` writes for them."""
@@ -110,6 +179,8 @@ def site(tmp_path_factory):
     runs = {}
     for name, (model, options) in RUNS.items():
         runs[name] = api.train(model, "digits", out=root / name, quiet=True, resize=28, seed=0, **options)
+    for name, score in CALIBRATED.items():  # normal samples the runs never trained on: their test split
+        runs[name].calibrate(runs[name].clean_split("test")[0], score=score)
     page = root / "explorer.html"
     assert main(["explore", *(str(root / n) for n in RUNS), "-o", str(page)]) == 0
     return page, runs
@@ -182,6 +253,7 @@ def test_page_in_a_browser(site, browser, tmp_path):
     stats["pointer_updates_per_s"], stats["pointer_events_per_s"] = rate["updates"], rate["events"]
     # rates are printed below for a benchmark to read, not asserted: a loaded machine is slower
     assert stats["decodes_per_s"] > 0 and rate["updates"] > 0 and rate["events"] > 0
+    check_detectors(browser, runs)
     worst = max(worst, check_controls(browser, runs))
     assert worst < TOL
     stats["largest_difference"] = worst
@@ -198,6 +270,30 @@ def check_reconstructions(browser, runs) -> float:
     bar[4:24, 12:16] = 1.0
     outputs = call(browser, f"window.explorer.draw({json.dumps(bar.ravel().tolist())})")
     return max(worst, largest_difference(outputs, runs, bar.ravel()))
+
+
+def check_detectors(browser, runs):
+    """A calibrated run's score, p-value and flag: computed in the page as `ae score` computes them
+    (the dense net's), or `ae score`'s own numbers for a test image and none for a drawing (the VAE's iw)."""
+    strip = browser.execute_script("return JSON.parse(document.getElementById('payload').textContent).strip.images")
+    bar = np.zeros(784)
+    bar[300:420] = 1.0
+    for picked, action in ((0, "window.explorer.pick(0)"), (None, f"window.explorer.draw({json.dumps(bar.tolist())})")):
+        outputs = call(browser, action)
+        x = np.array(strip[0] if picked == 0 else bar, dtype=np.float32)
+        for name in CALIBRATED:
+            run, shown = runs[name], outputs[name]["detector"]
+            expected = run.detector().evaluate(run.model, torch.tensor(x).reshape(1, *run.model.input_shape))
+            if name == "vae" and picked is None:
+                assert shown is None and outputs[name]["anomaly"] is None
+                card = browser.find_element("css selector", "#card-vae .detector").text
+                assert "not computed for a drawing here: its part iw draws from the posterior" in card
+                continue
+            assert shown["source"] == ("page" if name == "dense" else "ae score"), (name, shown)
+            assert shown["threshold"] == run.detector().calibration.threshold and shown["alpha"] == 0.05
+            assert shown["score"] == pytest.approx(expected["score"][0], rel=1e-4, abs=1e-4), name
+            assert shown["anomaly"] == bool(expected["anomaly"][0]) == outputs[name]["anomaly"]
+            assert shown["p_value"] == pytest.approx(expected["p_value"][0]), name
 
 
 def check_latents(browser, runs) -> float:

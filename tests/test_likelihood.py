@@ -99,3 +99,17 @@ def test_non_variational_models_are_refused_clearly():
         require_variational(create_model("dense", (1, 8, 8)), "ae likelihood", "dense")
     with pytest.raises(ConfigError, match="needs a variational model"):
         importance_weighted_bound(create_model("conv", (1, 8, 8)), torch.rand(2, 1, 8, 8), 2)
+
+
+def test_shared_draws_make_each_estimate_a_function_of_its_sample():
+    """shared=True: the same eps for every sample, so an image's estimate is the same in any batch."""
+    model, x = tiny_vae(latent=2), binary_images(12)
+    seeded = lambda: torch.Generator().manual_seed(7)  # noqa: E731
+    for bound in (lambda xs, **kw: importance_weighted_bound(model, xs, 30, chunk=7, **kw),
+                  lambda xs, **kw: elbo(model, xs, samples=3, **kw)):
+        whole = bound(x, generator=seeded(), shared=True)
+        assert torch.equal(whole, bound(x, generator=seeded(), shared=True))
+        parts = torch.cat([bound(x[i : i + 5], batch_size=2, generator=seeded(), shared=True) for i in (0, 5, 10)])
+        assert torch.allclose(parts, whole, rtol=1e-6)
+        assert torch.allclose(bound(x.flip(0), generator=seeded(), shared=True), whole.flip(0), rtol=1e-6)
+        assert not torch.allclose(bound(x[5:], generator=seeded()), whole[5:])  # independent draws: not so

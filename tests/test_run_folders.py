@@ -52,6 +52,24 @@ def test_overwrite_replaces_the_run_and_says_so(run, capsys):
     assert (run / "notes.txt").read_text() == "mine"  # only the run's own files are removed
 
 
+def test_an_anomaly_calibration_goes_with_the_weights_it_scored(run, capsys):
+    """--overwrite and --resume change the weights: the run's calibration (which scored the old
+    ones) is removed with a note, never left for `ae score` to use on the new weights."""
+    from autoencoders.evaluation.detection import DETECTOR_JSON, DETECTOR_TENSORS
+    from autoencoders.training.rundir import CALIBRATION_FILES
+
+    assert CALIBRATION_FILES == (DETECTOR_JSON, DETECTOR_TENSORS)
+    for name in CALIBRATION_FILES:
+        (run / name).write_text("{}")
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    assert f"--resume: removed {run / DETECTOR_JSON}, calibrated on the weights this resume changes" in _err(capsys)
+    assert not any((run / name).exists() for name in CALIBRATION_FILES)
+    for name in CALIBRATION_FILES:
+        (run / name).write_text("{}")
+    assert main(TRAIN + ["--out", str(run), "--overwrite"]) == 0
+    assert not any((run / name).exists() for name in CALIBRATION_FILES)
+
+
 def test_a_second_trainer_on_the_same_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "busy"
     with claim(out):  # another process's lock: flock conflicts between open file descriptions

@@ -42,7 +42,7 @@ LAYERS = {
     "data": {"errors", "fileio"},
     "models": {"errors", "data", "registry", "specs"},
     "training": {"errors", "config", "data", "fileio", "models"},
-    "evaluation": {"errors", "data", "fileio", "models"},
+    "evaluation": {"errors", "data", "fileio", "models", "presets"},  # presets: ANOMALY's default score
     "viz": {"errors", "fileio"},
     "export": {"errors", "fileio"},
     "modules": {"errors", "config", "training"},

@@ -24,7 +24,7 @@ from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is
 from .data import EVAL_BATCH, Batch, Resident, RunData, load_run_data, load_split
 from .data.batches import as_float
 from .errors import ConfigError, DataError, TrainingError, unknown
-from .evaluation.detection import DEFAULT_SCORE, Detector, fit_detector, load_detector, save_detector
+from .evaluation.detection import DEFAULT_ALPHA, DEFAULT_SCORE, Detector, fit_detector, load_detector, save_detector
 from .evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
 from .models.base import batched
 from .modules import check_fits, check_json, class_path, own_module
@@ -89,7 +89,7 @@ class Run:
         self.check_shape(tuple(inputs.shape[1:]), split)
         return inputs, labels
 
-    def calibrate(self, calibration=None, *, score: str = DEFAULT_SCORE, alpha: float = 0.05, train=None,
+    def calibrate(self, calibration=None, *, score: str = DEFAULT_SCORE, alpha: float = DEFAULT_ALPHA, train=None,
                   save: bool = True) -> Detector:
         """An anomaly detector for this run: `score` fitted on the training data, its threshold the
         split-conformal quantile at false-positive rate `alpha` of scores of normal data the model

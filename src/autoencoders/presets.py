@@ -126,8 +126,10 @@ def recipes_named(name: str) -> tuple[Recipe, ...]:
 
 @dataclass(frozen=True)
 class AnomalyRecipe:
-    """The net and training of anomaly detection: chosen once, on MNIST, by `ae bench --anomaly`
-    (bench/ANOMALY.md), and applied unchanged to other data (`AutoencoderDetector`'s defaults)."""
+    """Anomaly detection, whole: the net, its training, the score and its calibration. Chosen once,
+    on MNIST, by `ae bench --anomaly` (bench/ANOMALY.md), and applied unchanged to other data. The
+    one place these values live: `ae train --recipe anomaly`, `AutoencoderDetector`'s defaults,
+    the benchmark and evaluation/detection.py's DEFAULT_SCORE read them from ANOMALY."""
 
     model: str = "conv"
     epochs: int = 10
@@ -135,9 +137,29 @@ class AnomalyRecipe:
     lr: float = 1e-2
     schedule: str = "onecycle"
     noise: str | None = None
+    score: str = "mse+lof+maha"  # evaluation/detection.py's parts; the best on MNIST (bench/ANOMALY.md)
+    calibration: float = 0.1  # the seeded fraction of the normal training data held out to calibrate on
+    alpha: float = 0.05  # the false-positive rate the stored calibration is set at (`ae score --fpr` changes it)
+
+    def train_options(self) -> dict:
+        """The training settings `ae.train` takes (flat options): epochs, batch size, lr, schedule,
+        and the noise when there is one."""
+        options = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "schedule": self.schedule}
+        return options if self.noise is None else {**options, "noise": self.noise}
 
 
 ANOMALY = AnomalyRecipe()
+# Recipes `ae train --recipe NAME` takes: a whole use of a model, training to calibration.
+TRAIN_RECIPES = {"anomaly": ANOMALY}
+
+
+def train_recipe(name: str) -> AnomalyRecipe:
+    """The recipe `ae train --recipe NAME` names."""
+    if name not in TRAIN_RECIPES:
+        hint = (f"; '{name}' is a recipe of `ae reproduce` / `ae bench` (the article's experiments)"
+                if name in RECIPES or name in RECIPE_SETS else "")
+        raise ConfigError(unknown("recipe", name, TRAIN_RECIPES) + hint)
+    return TRAIN_RECIPES[name]
 
 
 @dataclass(frozen=True)

@@ -279,8 +279,9 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     the rest with `ae.train`, fits `score_name` (evaluation/detection.py) on it and sets the
     split-conformal threshold at false-positive rate `alpha` on the held-out part: new normal
     samples are flagged with probability at most `alpha`. With no arguments it is the benchmark's
-    detector (bench/ANOMALY.md): its net and training are `presets.ANOMALY` (the `conv` net, 10
-    epochs of one-cycle Adam at lr 1e-2, batch 128), on images X of shape (n_samples, 1, 28, 28)
+    detector (bench/ANOMALY.md): its net, training, score, hold-out and alpha are `presets.ANOMALY`
+    (the `conv` net, 10 epochs of one-cycle Adam at lr 1e-2, batch 128; mse+lof+maha; 10% held out;
+    alpha 0.05), on images X of shape (n_samples, 1, 28, 28)
     in [0, 1] (or rows with `image_shape`).
 
     score_samples : minus the anomaly score (higher = more normal); decision_function : score_samples
@@ -290,7 +291,7 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     ----------
     model, code_size, model_options, image_shape, scale, device, random_state, verbose : as
         AutoencoderTransformer (code_size None keeps the model's own code size).
-    score_name : parts joined by "+", e.g. "mse+lof+maha"; None: the benchmark's best (DEFAULT_SCORE).
+    score_name : parts joined by "+", e.g. "mse+lof+maha"; None: the benchmark's best (presets.ANOMALY.score).
     alpha : target false-positive rate in (0, 1). calibration : fraction of X held out, in (0, 1).
     epochs, batch_size, lr, schedule : training.
 
@@ -301,9 +302,10 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     offset_ : -threshold_ (scikit-learn's convention: decision_function = score_samples - offset_).
     """
 
-    def __init__(self, model=ANOMALY.model, *, score_name=None, alpha=0.05, calibration=0.1, code_size=None,
-                 epochs=ANOMALY.epochs, batch_size=ANOMALY.batch_size, lr=ANOMALY.lr, schedule=ANOMALY.schedule,
-                 image_shape=None, model_options=None, scale="check", device="cpu", random_state=0, verbose=False):
+    def __init__(self, model=ANOMALY.model, *, score_name=None, alpha=ANOMALY.alpha, calibration=ANOMALY.calibration,
+                 code_size=None, epochs=ANOMALY.epochs, batch_size=ANOMALY.batch_size, lr=ANOMALY.lr,
+                 schedule=ANOMALY.schedule, image_shape=None, model_options=None, scale="check", device="cpu",
+                 random_state=0, verbose=False):
         self.model = model
         self.score_name = score_name
         self.alpha = alpha

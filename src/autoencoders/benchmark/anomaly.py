@@ -28,7 +28,7 @@ from ..fileio import write_json, write_text
 from ..presets import ANOMALY, AnomalyRecipe
 from ..registry import create_model
 
-CALIBRATION = 0.1  # of each class's training images, held out
+CALIBRATION = ANOMALY.calibration  # of each class's training images, held out (presets.ANOMALY)
 SUBSAMPLE = 2000  # training images for OneClassSVM and LOF
 ALPHAS = (0.05, 0.01)
 SCORES = ("bce", "mse", "knn", "lof", "maha", "mse+maha", "mse+knn+maha", "mse+lof", "mse+lof+maha",
@@ -79,13 +79,13 @@ def one_class(data: str, cls: int, seed: int, recipe: AnomalyRecipe = ANOMALY, l
     tr, te = load_dataset(data, "train"), load_dataset(data, "test")
     normal = tr.images[tr.labels == cls].float()
     perm = torch.randperm(len(normal), generator=torch.Generator().manual_seed(seed))
-    n_cal = int(round(len(normal) * CALIBRATION))
+    n_cal = int(round(len(normal) * recipe.calibration))
     fit, cal = normal[perm[n_cal:]], normal[perm[:n_cal]]
     held, rest = cal[: n_cal // 2], cal[n_cal // 2 :]
     torch.manual_seed(seed)
     model = create_model(recipe.model, tuple(normal.shape[1:]))
     start = time.perf_counter()
-    options = {k: v for k, v in asdict(recipe).items() if k != "model" and v is not None}
+    options = recipe.train_options()
     train(model, data=fit, seed=seed, quiet=True, **options)
     seconds = time.perf_counter() - start
     parts = sorted({p for s in SCORES for p in s.split("+")})
@@ -116,7 +116,7 @@ def run_anomaly(data: str = "mnist", classes=None, seeds: int = 1, *, out_md="be
                 recipe: AnomalyRecipe = ANOMALY, log=print) -> dict:
     """Every (seed, class); the Markdown and JSON rewritten after each, so an interruption keeps the rest."""
     classes = list(range(10)) if classes is None else list(classes)
-    result = {"data": data, "recipe": asdict(recipe), "default_score": DEFAULT_SCORE, "calibration": CALIBRATION,
+    result = {"data": data, "recipe": asdict(recipe), "default_score": DEFAULT_SCORE, "calibration": recipe.calibration,
               "subsample": SUBSAMPLE, "started": time.strftime("%Y-%m-%d %H:%M"),
               "threads": torch.get_num_threads(), "torch": torch.__version__,
               "cpu": platform.processor() or platform.machine(), "rows": []}

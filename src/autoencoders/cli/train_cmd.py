@@ -1,4 +1,5 @@
-"""`ae train` and `ae models`: flags map one-to-one to config fields and model options."""
+"""`ae train` and `ae models`: flags map one-to-one to config fields and model options; `--recipe NAME`
+fills the flags not given from a preset (presets.TRAIN_RECIPES) and finishes the run for its use."""
 
 from __future__ import annotations
 
@@ -29,9 +30,20 @@ _FIELD_TYPES = {"seed": seed, "warmup": fraction}
 
 
 def register(sub) -> None:
+    from ..presets import ANOMALY, TRAIN_RECIPES
+
     p = sub.add_parser("train", help="train a registered model", description=(
-        "Train MODEL on --data. Model options (e.g. --code-size) are those `ae models` lists."))
-    p.add_argument("model", nargs="?", help="registered model name (see `ae models`)")
+        "Train MODEL on --data. Model options (e.g. --code-size) are those `ae models` lists. "
+        "--recipe NAME sets the training flags of a named use of a model (flags you give win) and "
+        "finishes the run for it."))
+    p.add_argument("model", nargs="?", help="registered model name (see `ae models`; with --recipe, default: the "
+                   "recipe's)")
+    p.add_argument("--recipe", choices=sorted(TRAIN_RECIPES), help=(
+        f"anomaly: the anomaly detector of bench/ANOMALY.md (presets.ANOMALY): {ANOMALY.model}, {ANOMALY.epochs} "
+        f"epochs, batch {ANOMALY.batch_size}, lr {ANOMALY.lr:g}, schedule {ANOMALY.schedule}, a seeded "
+        f"{ANOMALY.calibration:g} of --data held out (--validation); after training, score {ANOMALY.score} "
+        f"calibrated on that hold-out at alpha {ANOMALY.alpha:g} into the run folder, so that "
+        "`ae score RUN DATA --fpr A` works next. --data: normal samples only"))
     p.add_argument("--data", default="digits", help="mnist, fashion-mnist, digits, or a path")
     p.add_argument("--out", help="run directory (default: runs/MODEL)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
@@ -116,26 +128,66 @@ def _train(args) -> None:
     from .. import api
     from ..training import distributed
 
+    recipe = _recipe(args)
     if args.nproc is not None and not distributed.is_distributed():
         _exec_torchrun(args.nproc, args.argv)
     if args.resume:
         run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
     else:
         if not args.model:
-            raise UsageError("MODEL is required (see `ae models`), or --resume RUN")
+            raise UsageError("MODEL is required (see `ae models`), or --recipe NAME, or --resume RUN")
         fields = {f.name for f in _DATA_FLAGS + _TRAIN_FLAGS}
         settings = {k: v for k, v in vars(args).items() if v is not None and k in fields}
+        if recipe is not None:
+            settings = {**recipe.train_options(), "validation": recipe.calibration, **settings}
         config = api.make_config(args.model, args.data, **settings, **args.model_options)
         print(describe(config), flush=True)
         run = api.train(config, out=_run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
+    if recipe is not None and distributed.is_main():
+        _calibrate(run, recipe)
+
+
+def _recipe(args):
+    """The --recipe's preset (None without one), its model the default MODEL; checked before training."""
+    if args.recipe is None:
+        return None
+    from ..presets import train_recipe
+
+    recipe = train_recipe(args.recipe)
+    if args.resume:
+        raise UsageError("--recipe starts a new run; --resume RUN continues one with the settings it was made with")
+    if args.validation == "test":
+        raise UsageError(f"--recipe {args.recipe} calibrates on a held-out fraction of --data: --validation must be "
+                         f"a fraction, e.g. {recipe.calibration:g} (its default), not 'test'")
+    args.model = args.model or recipe.model
+    return recipe
+
+
+def _calibrate(run, recipe) -> None:
+    """The anomaly recipe's last step: its score calibrated on the run's held-out slice, stored in the run."""
+    from ..errors import AutoencodersError
+
+    try:
+        detector = run.calibrate(score=recipe.score, alpha=recipe.alpha)
+    except AutoencodersError as e:
+        raise type(e)(f"{run.path} trained, but calibrating its anomaly score failed: {e}. Hold out more with "
+                      f"--validation, or calibrate on other normal samples: ae score {run.path} DATA --calibrate "
+                      f"NORMAL --fpr {recipe.alpha:g}") from None
+    cal = detector.calibration
+    print(f"calibrated {cal.score} on {cal.n} held-out samples: threshold {cal.threshold:.6g} at alpha "
+          f"{cal.alpha:g}, in {run.path / 'anomaly.json'}; score new data with: ae score {run.path} DATA "
+          f"--fpr {cal.alpha:g}")
 
 
 def _run_folder(args) -> str:
-    """The folder `ae train` writes: --resume RUN, --out, or runs/MODEL."""
-    return args.resume or args.out or f"runs/{args.model}"
+    """The folder `ae train` writes: --resume RUN, --out, or runs/MODEL (the --recipe's model by default)."""
+    from ..presets import TRAIN_RECIPES
+
+    model = args.model or (TRAIN_RECIPES[args.recipe].model if args.recipe else None)
+    return args.resume or args.out or f"runs/{model}"
 
 
 def describe(config) -> str:

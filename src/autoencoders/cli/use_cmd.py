@@ -14,9 +14,9 @@ def register(sub) -> None:
                        description=(
         "Score every sample of INPUT (higher = more anomalous). With --fpr ALPHA (or --score, --calibrate) the "
         "score is a fitted detector's (default: the best in bench/ANOMALY.md, standardised reconstruction error "
-        "plus kNN and Mahalanobis distances of the code), calibrated on normal data the run never trained on "
-        "(its held-out --validation slice, or --calibrate DATA) and stored in the run folder (anomaly.json): "
-        "writes index,score,p_value,anomaly[,label], the flags at the split-conformal threshold whose "
+        "plus the local outlier factor and Mahalanobis distance of the code), calibrated on normal data the run "
+        "never trained on (its held-out --validation slice, or --calibrate DATA) and stored in the run folder "
+        "(anomaly.json): writes index,score,p_value,anomaly[,label], the flags at the split-conformal threshold whose "
         "false-positive rate on new normal data is at most ALPHA. Without them: the reconstruction error. "
         "CSV to -o (.csv, or .npy: columns score, p_value, anomaly) or stdout; a summary goes to stderr."))
     add_run_argument(p)
@@ -30,7 +30,7 @@ def register(sub) -> None:
     d.add_argument("--fpr", type=_rate, help="target false-positive rate alpha in (0, 1), e.g. 0.01 (default 0.05 "
                    "with --score or --calibrate)")
     d.add_argument("--score", dest="score_name", metavar="SCORE",
-                   help="parts joined by '+', e.g. mse+lof+maha: bce, mse, knn, lof, maha, elbo "
+                   help="parts joined by '+', e.g. mse+lof+maha: bce, mse, knn, lof, maha, elbo, iw "
                         "(default: the stored one, else the benchmark's best)")
     d.add_argument("--calibrate", metavar="DATA", help="normal samples the run never trained on (a .npy/.npz file or "
                    "folder; its train split): recalibrate on them")
@@ -82,10 +82,10 @@ def _detect(args, run, split: str) -> None:
     import numpy as np
 
     from ..errors import AutoencodersError
-    from ..evaluation.detection import DEFAULT_SCORE, has_detector
+    from ..evaluation.detection import DEFAULT_ALPHA, DEFAULT_SCORE, has_detector
     from ..fileio import write_npy
 
-    alpha = 0.05 if args.fpr is None else args.fpr
+    alpha = DEFAULT_ALPHA if args.fpr is None else args.fpr
     stored = run.detector() if has_detector(run.path) and not args.calibrate else None
     if stored is not None and args.score_name and stored.scorer.name != args.score_name:
         stored = None  # another score: fit it anew

@@ -12,6 +12,11 @@ Any model honouring `models.base.VariationalProtocol` works: `posterior(x) -> (m
 the prior N(0, I). The k samples
 are drawn `chunk` at a time and folded in with a running logsumexp, so memory stays at about
 batch_size * chunk decoded images whatever k is (k = 5000 on 10000 MNIST images is fine).
+
+`shared=True` draws the standard normals eps once and uses the same ones for every sample
+(z = mu(x) + sigma(x) eps, common random numbers): each sample's estimate is still over k
+independent draws, and it is a fixed function of the sample alone, whatever batch or position
+it is scored in, which an anomaly score needs (evaluation/detection.py's "elbo" and "iw").
 """
 
 from __future__ import annotations
@@ -43,43 +48,58 @@ def require_variational(model, what: str, name: str | None = None) -> None:
 
 @torch.no_grad()
 def elbo(model, x: torch.Tensor, *, samples: int = 1, batch_size: int = 500,
-         generator: torch.Generator | None = None) -> torch.Tensor:
-    """x : (N, *input_shape) -> (N,) ELBO per image in nats (`samples` draws for the likelihood term)."""
+         generator: torch.Generator | None = None, shared: bool = False) -> torch.Tensor:
+    """x : (N, *input_shape) -> (N,) ELBO per image in nats (`samples` draws for the likelihood term;
+    `shared`: the same draws of eps for every image, see the module's docstring)."""
     require_variational(model, "elbo")
     model.eval()
-    out = []
+    out, common = [], None
     for xb in _batches(model, x, batch_size):
         mu, logvar = model.posterior(xb)
-        lp = sum(model.log_likelihood(xb, model.decode_logits(_sample(mu, logvar, generator)[0]))
-                 for _ in range(samples)) / samples
+        if shared and common is None:
+            common = _normals((samples, 1, *mu.shape[1:]), generator, mu)
+        draw = (lambda i: _sample(mu, logvar, generator)[0]) if common is None else (
+            lambda i: mu + torch.exp(0.5 * logvar) * common[i])
+        lp = sum(model.log_likelihood(xb, model.decode_logits(draw(i))) for i in range(samples)) / samples
         out.append((lp - gaussian_kl(mu, logvar).sum(1)).cpu())
     return torch.cat(out)
 
 
 @torch.no_grad()
 def importance_weighted_bound(model, x: torch.Tensor, k: int = 5000, *, batch_size: int = 100,
-                              chunk: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x : (N, *input_shape) -> (N,) L_k per image in nats; `chunk` samples per decoder pass."""
+                              chunk: int | None = None, generator: torch.Generator | None = None,
+                              shared: bool = False) -> torch.Tensor:
+    """x : (N, *input_shape) -> (N,) L_k per image in nats; `chunk` samples per decoder pass;
+    `shared`: the same k draws of eps for every image (see the module's docstring)."""
     require_variational(model, "the importance-weighted bound")
-    if int(k) < 1:
-        raise ConfigError(f"k must be >= 1, got {k}")
+    if isinstance(k, bool) or int(k) != k or int(k) < 1:
+        raise ConfigError(f"k (importance samples) must be a positive integer, got {k!r}")
+    k = int(k)
     model.eval()
-    out = []
+    out, common = [], None
     for xb in _batches(model, x, batch_size):
         mu, logvar = model.posterior(xb)
+        if shared and common is None:
+            common = _normals((k, 1, *mu.shape[1:]), generator, mu)
         per_pass = int(chunk) if chunk else max(1, ROWS_PER_PASS // len(xb))
         total = torch.full((len(xb),), -math.inf, device=xb.device)
-        for start in range(0, int(k), per_pass):
-            lw = log_weights(model, xb, mu, logvar, min(per_pass, int(k) - start), generator)
+        for start in range(0, k, per_pass):
+            n = min(per_pass, k - start)
+            eps = None if common is None else common[start : start + n].expand(n, *mu.shape)
+            lw = log_weights(model, xb, mu, logvar, n, generator, eps=eps)
             total = torch.logaddexp(total, torch.logsumexp(lw, 0))
-        out.append((total - math.log(int(k))).cpu())
+        out.append((total - math.log(k)).cpu())
     return torch.cat(out)
 
 
 def log_weights(model, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, n: int,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """log p(x, z_i) - log q(z_i|x) for n draws z_i ~ q(z|x): (n, B)."""
-    z, eps = _sample(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape), generator)
+                generator: torch.Generator | None = None, *, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """log p(x, z_i) - log q(z_i|x) for n draws z_i ~ q(z|x): (n, B). eps : (n, B, d) given standard
+    normals (z_i = mu + sigma eps_i), else drawn from `generator`."""
+    if eps is None:
+        z, eps = _sample(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape), generator)
+    else:
+        z = mu + torch.exp(0.5 * logvar) * eps
     logits = model.decode_logits(z.flatten(0, 1))
     log_px = model.log_likelihood(x.expand(n, *x.shape).flatten(0, 1), logits).view(n, len(x))
     log_pz = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
@@ -129,8 +149,13 @@ def likelihood_report(model, x: torch.Tensor, *, k: int = 5000, batch_size: int 
 
 def _sample(mu: torch.Tensor, logvar: torch.Tensor, generator):
     """(z, eps) with z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) from `generator` (global RNG if None)."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    eps = _normals(mu.shape, generator, mu)
     return mu + torch.exp(0.5 * logvar) * eps, eps
+
+
+def _normals(shape, generator, like: torch.Tensor) -> torch.Tensor:
+    """Standard normals of `shape` on `like`'s device and dtype, from `generator` (global RNG if None)."""
+    return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
 def _batches(model, x: torch.Tensor, batch_size: int):

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..fileio import write_text
-from .payload import picture_size, run_payload, strip, unsupported
+from .payload import anomaly_payload, picture_size, run_payload, strip, strip_samples, unsupported
 from .runtime import load_runtime
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:; connect-src 'none'; worker-src 'none'; base-uri 'none'; form-action 'none'")
 # concatenated in this order
-SCRIPTS = ("util.js", "pad.js", "views.js", "latent.js", "directions.js", "denoise.js", "explorer.js")
+SCRIPTS = ("util.js", "pad.js", "anomaly.js", "views.js", "latent.js", "directions.js", "denoise.js", "explorer.js")
 
 
 def page_payload(runs: list, *, seed: int = 0) -> dict:
@@ -29,7 +29,7 @@ def page_payload(runs: list, *, seed: int = 0) -> dict:
 
     runs : [(name, api.Run)]; the first drawable run fixes the pad's size (H, W).
     """
-    shown, skipped, size, first = [], [], None, None
+    shown, skipped, size, first, objects = [], [], None, None, []
     for name, run in runs:
         reason = unsupported(run)
         if reason is None and size is not None and picture_size(run) != size:
@@ -39,10 +39,14 @@ def page_payload(runs: list, *, seed: int = 0) -> dict:
             continue
         size, first = size or picture_size(run), first or name
         shown.append(run_payload(run, name, seed=seed))
+        objects.append(run)
     if not shown:
         raise ConfigError("none of the runs can be shown: " + "; ".join(f"{s['name']} {s['reason']}" for s in skipped))
     first_run = next(run for name, run in runs if name == first)
-    return {"size": list(size), "strip": strip(first_run), "runs": shown, "skipped": skipped}
+    images = strip(first_run)
+    for entry, run in zip(shown, objects):  # a calibrated run's detector, with `ae score`'s numbers for the strip
+        entry["anomaly"] = anomaly_payload(run, strip_samples(images, run)) if images["images"] else None
+    return {"size": list(size), "strip": images, "runs": shown, "skipped": skipped}
 
 
 def render(payload: dict, *, title: str = "Autoencoder explorer") -> str:

@@ -21,8 +21,11 @@ from ..errors import TrainingError
 LOCK = ".lock"
 # What `ae train` writes into a run folder: --overwrite removes these and nothing else, so a
 # mistaken --out never deletes a user's own files.
+# An anomaly calibration (evaluation/detection.py's DETECTOR_JSON and DETECTOR_TENSORS) holds scores
+# of the weights it was fitted on: a resume, which changes them, removes it too.
+CALIBRATION_FILES = ("anomaly.json", "anomaly.safetensors")
 RUN_FILES = ("config.json", "model.safetensors", "history.jsonl", "metrics.json", "likelihood.json",
-             "state", "state.old", "tb")
+             "state", "state.old", "tb", *CALIBRATION_FILES)
 
 
 @contextlib.contextmanager
@@ -30,7 +33,9 @@ def claim(out, *, resume: bool = False, overwrite: bool = False):
     """Hold `out` exclusively while training into it.
 
     A folder that already holds a run is refused unless `resume` (continue it) or `overwrite`
-    (remove its run files first, said on stderr even when training is quiet) is given.
+    (remove its run files first, said on stderr even when training is quiet) is given. A resume
+    removes the run's anomaly calibration (CALIBRATION_FILES), said on stderr: it scored the
+    weights the resume goes on to change.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -48,6 +53,10 @@ def claim(out, *, resume: bool = False, overwrite: bool = False):
                     f"`ae train --resume {out}`, replace it with --overwrite, or choose another --out")
             print(f"--overwrite: replacing the run in {out} ({describe(out)})", file=sys.stderr)
             clear(out)
+        if resume and any((out / name).exists() for name in CALIBRATION_FILES):
+            _remove(out, CALIBRATION_FILES)
+            print(f"--resume: removed {out / CALIBRATION_FILES[0]}, calibrated on the weights this resume changes; "
+                  f"calibrate again after it: ae score {out} DATA --fpr ALPHA", file=sys.stderr)
         yield out
 
 
@@ -71,7 +80,11 @@ def describe(out: Path) -> str:
 
 def clear(out: Path) -> None:
     """Remove the run files `ae train` writes (RUN_FILES), leaving anything else in the folder."""
-    for name in RUN_FILES:
+    _remove(out, RUN_FILES)
+
+
+def _remove(out: Path, names) -> None:
+    for name in names:
         path = Path(out) / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

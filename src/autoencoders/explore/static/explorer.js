@@ -2,7 +2,7 @@
 const payload = JSON.parse($("payload").textContent);
 const [H, W] = payload.size;
 const errors = [];
-let pad, cards = [], latentSwitch = null, denoiseSwitch = null;
+let pad, cards = [], latentSwitch = null, denoiseSwitch = null, picked = null;  // picked: the strip image on the pad
 
 function report(e) {
   errors.push(String((e && e.stack) || e));
@@ -48,12 +48,18 @@ function switcher(section, views) {
 
 const update = latest(async () => {
   const x = pad.values.slice();
-  for (const card of cards) await card.update(x);
+  for (const card of cards) await card.update(x, picked);
   for (const s of [latentSwitch, denoiseSwitch]) if (s) await s.active.refresh();
 }, report);
 
+function unpick() {
+  picked = null;
+  for (const b of $("strip").children) b.setAttribute("aria-pressed", "false");
+}
+
 function pick(i) {
   pad.set(payload.strip.images[i]);
+  picked = i;
   for (const [j, b] of [...$("strip").children].entries()) b.setAttribute("aria-pressed", String(i === j));
   return update();
 }
@@ -90,7 +96,7 @@ async function start() {
   cards = payload.runs.map((run) => new RunCard(run, H, W));
   $("cards").append(...cards.map((c) => c.node));
   pad = new Pad($("pad"), H, W, () => {
-    for (const b of $("strip").children) b.setAttribute("aria-pressed", "false");
+    unpick();
     update();
   });
   $("pen-width").addEventListener("input", () => { $("pen-width-value").textContent = `${$("pen-width").value} px`; });
@@ -110,7 +116,7 @@ window.explorer = {
   input: () => Array.from(pad.values),
   outputs: () => Object.fromEntries(cards.map((c) => [c.run.name, c.last])),
   async pick(i) { await pick(i); return this.outputs(); },
-  async draw(values) { pad.set(values); await update(); return this.outputs(); },
+  async draw(values) { pad.set(values); unpick(); await update(); return this.outputs(); },
   async settled() { await update(); return this.outputs(); },  // after drawing with a real pointer
   async latent(name, z) { await latentSwitch.choose(name); return latentSwitch.active.show(z); },
   async manifold(name) { await latentSwitch.choose(name); return latentSwitch.active.manifold(); },

@@ -1,4 +1,7 @@
 // ---- views.js: one card per run: reconstruction, code, per-pixel error map and anomaly score ----
+// A run without an anomaly calibration is scored by its reconstruction error against the 99th
+// percentile of training errors (`ae score --threshold auto`); a calibrated one (anomaly.json) by
+// its detector (anomaly.js), as `ae score --fpr` scores it.
 const EPS = 1e-7;  // probabilities are clamped here before the log, as BCE from probabilities must
 const UNITS = { bce: "nats per pixel (BCE)", mse: "squared error per value (MSE)" };
 
@@ -62,6 +65,8 @@ class RunCard {
     this.error = picture(h, w, `${run.name} per-pixel error`);
     this.code = codeView(run.code_shape);
     this.score = el("p", { class: "score", "aria-live": "polite" });
+    this.detector = run.anomaly ? new Detector(run.anomaly) : null;
+    this.verdict = el("p", { class: "score detector", "aria-live": "polite" });
     const notes = [];
     if (run.sequence) notes.push(`reads the ${h} rows as ${h} steps of ${w} features`);
     if (run.noise) notes.push(`trained to denoise ${run.noise.kind}:${run.noise.level}`);
@@ -69,11 +74,14 @@ class RunCard {
       el("h3", { text: `${run.name} (${run.model})` }),
       el("div", { class: "row" }, figure(this.recon, "reconstruction"), figure(this.error, "error"),
          figure(this.code, `code ${run.code_shape.join("×")}`)),
-      this.score, ...(notes.length ? [el("p", { class: "note", text: notes.join("; ") })] : []));
+      this.score, ...(this.detector ? [this.verdict] : []),
+      ...(notes.length ? [el("p", { class: "note", text: notes.join("; ") })] : []));
   }
 
-  // x: the pad's H*W values. Encodes, decodes, scores and draws; keeps the numbers in this.last.
-  async update(x) {
+  // x: the pad's H*W values; picked: the strip image it shows unchanged, or null. Encodes, decodes,
+  // scores and draws; keeps the numbers in this.last: score is the reconstruction error (the error
+  // map's mean), anomaly the card's verdict, detector the calibrated score's numbers (or null).
+  async update(x, picked = null) {
     const run = this.run;
     const code = await infer(run.enc, x, 1, run.input_shape);
     const recon = await infer(run.dec, code, 1, run.code_shape);
@@ -81,13 +89,38 @@ class RunCard {
     drawGray(this.recon, recon, this.h, this.w);
     drawHeat(this.error, errors, this.h, this.w, run.metric === "bce" ? 2 : 0.5);
     drawCode(this.code, code, run.code_shape);
-    const flagged = score > t.value;
-    this.score.replaceChildren(`score ${score.toFixed(4)} ${UNITS[run.metric]}; threshold ${t.value.toFixed(4)} `
-      + `(${t.percentile}th percentile of ${t.n} training errors): `,
-      el("span", { class: flagged ? "flag" : "ok", text: flagged ? "anomaly" : "normal" }));
+    let flagged = score > t.value, detector = null;
+    if (this.detector) {
+      detector = this.detector.evaluate(x, code, recon) ?? (picked === null ? null : this.detector.fromBuild(picked));
+      flagged = detector ? detector.anomaly : null;
+      this.score.textContent = `reconstruction error ${score.toFixed(4)} ${UNITS[run.metric]}`;
+      this.showVerdict(detector);
+    } else {
+      this.score.replaceChildren(`score ${score.toFixed(4)} ${UNITS[run.metric]}; threshold ${t.value.toFixed(4)} `
+        + `(${t.percentile}th percentile of ${t.n} training errors): `, verdict(flagged));
+    }
     this.node.dataset.score = score;
     this.node.dataset.anomaly = flagged;
-    this.last = { code: Array.from(code), recon: Array.from(recon), score, anomaly: flagged };
+    this.last = { code: Array.from(code), recon: Array.from(recon), score, anomaly: flagged, detector };
     return this.last;
   }
+
+  // The calibrated score against its threshold: alpha, p-value and the flag; or why there is none.
+  showVerdict(d) {
+    const a = this.run.anomaly;
+    const about = `(${a.score}, ${a.file}); threshold ${a.threshold.toPrecision(5)} at alpha ${a.alpha} `
+      + `(split-conformal on ${a.n} held-out normal samples)`;
+    if (!d) {
+      this.verdict.textContent = `anomaly score ${about}: not computed for a drawing here: ${a.why_not}. `
+        + "Pick a test image for the number `ae score` gave it.";
+      return;
+    }
+    const by = d.source === "page" ? "" : " (by `ae score` when the page was built)";
+    this.verdict.replaceChildren(`anomaly score ${d.score.toPrecision(5)}${by} ${about}; p-value `
+      + `${d.p_value.toPrecision(3)}: `, verdict(d.anomaly));
+  }
+}
+
+function verdict(flagged) {
+  return el("span", { class: flagged ? "flag" : "ok", text: flagged ? "anomaly" : "normal" });
 }
