@@ -291,7 +291,8 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     model, code_size, model_options, image_shape, scale, device, random_state, verbose : as
         AutoencoderTransformer (code_size None keeps the model's own code size).
     score_name : parts joined by "+", e.g. "mse+lof+maha"; None: the benchmark's best (DEFAULT_SCORE).
-    alpha : target false-positive rate in (0, 1). calibration : fraction of X held out, in (0, 1).
+    alpha : target false-positive rate in (0, 1). calibration : fraction of X held out, in (0, 1)
+        (default `presets.ANOMALY.calibration`, the benchmark's share).
     epochs, batch_size, lr, schedule : training.
 
     Attributes
@@ -301,9 +302,10 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     offset_ : -threshold_ (scikit-learn's convention: decision_function = score_samples - offset_).
     """
 
-    def __init__(self, model=ANOMALY.model, *, score_name=None, alpha=0.05, calibration=0.1, code_size=None,
-                 epochs=ANOMALY.epochs, batch_size=ANOMALY.batch_size, lr=ANOMALY.lr, schedule=ANOMALY.schedule,
-                 image_shape=None, model_options=None, scale="check", device="cpu", random_state=0, verbose=False):
+    def __init__(self, model=ANOMALY.model, *, score_name=None, alpha=0.05, calibration=ANOMALY.calibration,
+                 code_size=None, epochs=ANOMALY.epochs, batch_size=ANOMALY.batch_size, lr=ANOMALY.lr,
+                 schedule=ANOMALY.schedule, image_shape=None, model_options=None, scale="check", device="cpu",
+                 random_state=0, verbose=False):
         self.model = model
         self.score_name = score_name
         self.alpha = alpha
