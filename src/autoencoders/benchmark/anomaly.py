@@ -216,7 +216,7 @@ def fpr_table(r: dict) -> list[str]:
              "(`fpr_spread` in evaluation/detection.py: the threshold's own spread plus the test count's). "
              f"Bold: outside the target {100 * lo:.1f}-{100 * hi:.1f}% at alpha {alpha_t:g}.", "",
              head, "|---|---|---|" + "---|" * len(ALPHAS) * (1 + len(seeds))]
-    inside, expected, total = 0, 0.0, 0
+    inside, expected, exact, total = 0, 0.0, 0.0, 0
     by_seed = {s: [] for s in seeds}
     for c in classes:
         rs = {row["seed"]: row for row in rows if row["class"] == c}
@@ -240,13 +240,17 @@ def fpr_table(r: dict) -> list[str]:
                     inside += not out
                     total += 1
                     expected += _phi((hi - mean) / sd) - _phi((lo - mean) / sd)
+                    if m:  # a threshold flagging exactly alpha: only the test count's binomial spread
+                        binomial = math.sqrt(alpha * (1 - alpha) / m)
+                        exact += _phi((hi - alpha) / binomial) - _phi((lo - alpha) / binomial)
                     by_seed[seed].append(v)
         lines.append("| " + " | ".join(cells) + " |")
     if total:
         ranges = "; ".join(f"seed {s}: {100 * min(v):.1f}-{100 * max(v):.1f}%" for s, v in by_seed.items() if v)
         lines += ["", f"At alpha {alpha_t:g}: {inside} of {total} rates within {100 * lo:.1f}-{100 * hi:.1f}% "
                   f"({ranges}); exchangeable scores with these n would put {expected:.1f} of {total} there on "
-                  "average (normal approximation of each rate's spread)."]
+                  f"average, and a threshold that flags exactly {100 * alpha_t:g}% of the normal class (its test "
+                  f"images' count the only spread) {exact:.1f} of {total} (normal approximations)."]
     return lines
 
 
