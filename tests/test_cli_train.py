@@ -114,7 +114,10 @@ def test_train_recipe_anomaly_trains_the_preset_and_calibrates_so_score_works_ne
 def test_train_recipe_refusals_are_one_line_naming_the_argument(normal_file, tmp_path, capsys, exit_code):
     argv = ["train", "--recipe", "anomaly", "--data", str(normal_file), "--quiet"]
     assert exit_code([*argv, "--validation", "test"]) == 2
-    assert "--validation must be a fraction, e.g. 0.1 (its default), not 'test'" in capsys.readouterr().err
+    from autoencoders.presets import ANOMALY
+
+    assert (f"--validation must be a fraction, e.g. {ANOMALY.calibration} (its default), not 'test'"
+            in capsys.readouterr().err)
     assert exit_code(["train", "--recipe", "fast"]) == 2
     assert "argument --recipe: invalid choice: 'fast'" in capsys.readouterr().err
     from autoencoders.errors import ConfigError

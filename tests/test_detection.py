@@ -128,6 +128,41 @@ def test_conformal_guarantee_holds_over_many_draws():
         assert abs(np.mean(rates) - exact) < 4 * se  # not merely conservative: the rate it promises
 
 
+def test_fpr_spread_is_how_realised_rates_scatter():
+    """fpr_spread(n, alpha, m): the mean and standard deviation, over draws of n calibration scores
+    and m fresh normal ones, of the share of the fresh ones above the conformal threshold."""
+    rng = np.random.default_rng(1)
+    n, m, alpha, draws = 60, 100, 0.1, 3000
+    rates = [Calibration.fit("x", rng.normal(size=n), alpha).flags(rng.normal(size=m)).mean() for _ in range(draws)]
+    mean, sd = detection.fpr_spread(n, alpha, m)
+    assert mean == pytest.approx(1 - math.ceil((n + 1) * (1 - alpha)) / (n + 1))
+    assert np.mean(rates) == pytest.approx(mean, abs=4 * sd / math.sqrt(draws))
+    assert np.std(rates) == pytest.approx(sd, rel=0.05)
+    # without m: the threshold's own spread, smaller; more calibration scores, smaller still
+    own = detection.fpr_spread(n, alpha)[1]
+    assert own < sd and detection.fpr_spread(4 * n, alpha)[1] == pytest.approx(own / 2, rel=0.05)
+    assert sd ** 2 == pytest.approx(own ** 2 + mean * (1 - mean) / m, rel=0.05)
+    with pytest.raises(DataError, match="alpha 0.01 needs at least 99 calibration samples, got 50"):
+        detection.fpr_spread(50, 0.01)
+    with pytest.raises(ConfigError, match="m .* must be a positive integer"):
+        detection.fpr_spread(50, 0.1, 0)
+
+
+def test_error_maps_are_what_the_reconstruction_error_averages():
+    from autoencoders.models.base import model_errors
+
+    torch.manual_seed(0)
+    model = create_model("conv", (1, 28, 28))
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        for kind in ("mse", "bce"):
+            maps = model_errors(model, x, kind=kind, per_value=True)
+            assert maps.shape == x.shape and bool((maps >= 0).all())
+            torch.testing.assert_close(maps.flatten(1).mean(1), model_errors(model, x, kind=kind))
+        recon = model.decode(model.encode(x))
+        torch.testing.assert_close(model_errors(model, x, kind="mse", per_value=True), (recon - x) ** 2)
+
+
 def test_fit_detector_checks_its_calibration_data():
     model = Flat()
     x = torch.rand(100, 3)

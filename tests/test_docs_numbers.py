@@ -127,3 +127,16 @@ def test_fast_recipe_numbers_come_from_the_search_and_the_runs():
     missing = [n for n in written(docpages.page_text("fast-recipe.md"))
                if not sources.has(n) and n not in FAST_RECIPE_UNTRACED]
     assert not missing, f"fast-recipe.md: numbers in none of {[p.name for p in sources.paths]}: {missing}"
+
+
+# docs/anomaly.md's sections on the benchmark: every number is in the bench files they cite.
+ANOMALY_SECTIONS = ("How well it works: one class of MNIST or Fashion-MNIST",)
+
+
+@pytest.mark.parametrize("section", ANOMALY_SECTIONS)
+def test_anomaly_numbers_come_from_the_benchmark(section):
+    text = sections("anomaly.md")[section]
+    sources = Sources(cited(text))
+    assert {p.name for p in sources.paths} >= {"ANOMALY.md", "ANOMALY_fashion-mnist.md"}, sources.paths
+    missing = [n for n in written(text) if not sources.has(n)]
+    assert not missing, f"anomaly.md, {section}: not in {[p.name for p in sources.paths]}: {missing}"

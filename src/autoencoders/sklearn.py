@@ -292,7 +292,8 @@ class AutoencoderDetector(_Inputs, OutlierMixin, BaseEstimator):
     model, code_size, model_options, image_shape, scale, device, random_state, verbose : as
         AutoencoderTransformer (code_size None keeps the model's own code size).
     score_name : parts joined by "+", e.g. "mse+lof+maha"; None: the benchmark's best (presets.ANOMALY.score).
-    alpha : target false-positive rate in (0, 1). calibration : fraction of X held out, in (0, 1).
+    alpha : target false-positive rate in (0, 1). calibration : fraction of X held out, in (0, 1)
+        (default `presets.ANOMALY.calibration`, the benchmark's share).
     epochs, batch_size, lr, schedule : training.
 
     Attributes

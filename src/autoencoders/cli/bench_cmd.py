@@ -30,6 +30,8 @@ def register(sub) -> None:
                    "against PCA, kNN, IsolationForest, OneClassSVM and LOF (--data mnist or fashion-mnist)")
     a.add_argument("--classes", type=_classes, help="comma-separated classes (default: all ten)")
     a.add_argument("--seeds", type=positive_int, default=1, help="seeds 0..N-1 (default: 1)")
+    a.add_argument("--figures", default="docs/figures", help="folder for the figures of one class at seed 0 "
+                   "(default: docs/figures, where docs/anomaly.md shows them)")
     p.set_defaults(func=_bench)
 
 
@@ -62,8 +64,8 @@ def _anomaly(args) -> None:
     from ..benchmark.anomaly import run_anomaly
 
     output = args.output or ("bench/ANOMALY.md" if args.data == "mnist" else f"bench/ANOMALY_{args.data}.md")
-    run_anomaly(args.data, args.classes, args.seeds, out_md=output)
-    print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json")
+    run_anomaly(args.data, args.classes, args.seeds, out_md=output, figures=args.figures)
+    print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json, figures in {args.figures}")
 
 
 def _classes(text: str) -> tuple[int, ...]:

@@ -369,6 +369,32 @@ def p_values(calibration_scores, scores) -> np.ndarray:
     return (1 + at_least) / (len(cal) + 1)
 
 
+def fpr_spread(n: int, alpha: float, m: int | None = None) -> tuple[float, float]:
+    """(mean, standard deviation) of the realised false-positive rate of a conformal threshold set
+    on n calibration scores, over the draw of those n scores and, with `m`, of m new normal
+    samples it is counted on (continuous scores, all exchangeable).
+
+    Given the calibration scores, the rate is Beta(n + 1 - r, r)-distributed with r =
+    ceil((n + 1)(1 - alpha)) (Vovk 2012, "Conditional validity of inductive conformal predictors"):
+    mean (n + 1 - r) / (n + 1), just under alpha, and a spread that shrinks as 1 / sqrt(n). Counted on
+    m samples, the binomial spread of m draws adds to it. What the benchmark's per-class rates
+    should scatter by, before any difference between the calibration and the test data.
+    """
+    alpha = check_alpha(alpha)
+    n = int(n)
+    if n < min_calibration(alpha):
+        raise DataError(f"alpha {alpha:g} needs at least {min_calibration(alpha)} calibration samples, got {n}")
+    r = math.ceil((n + 1) * (1 - alpha) - 1e-9)
+    a, b = n + 1 - r, r
+    mean = a / (n + 1)
+    var = a * b / ((n + 1) ** 2 * (n + 2))  # the Beta's variance: the threshold's own spread
+    if m is not None:
+        if int(m) < 1:
+            raise ConfigError(f"m (new samples counted) must be a positive integer, got {m!r}")
+        var += (mean - var - mean ** 2) / int(m)  # E[p (1 - p)] / m: the binomial count on top
+    return mean, math.sqrt(var)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """A conformal threshold of one score: alpha, the threshold, and the n calibration scores (sorted)."""

@@ -96,7 +96,7 @@ class VariationalProtocol(AutoencoderProtocol, Protocol):
 
 
 def reconstruction_error(pred: torch.Tensor, target: torch.Tensor, kind: str, *, logits: bool = True,
-                         per_sample: bool = False) -> torch.Tensor:
+                         per_sample: bool = False, per_value: bool = False) -> torch.Tensor:
     """Per-value BCE or squared error, averaged: the toolkit's one definition of a reconstruction's
     error, for training losses, evaluation, anomaly scores, the benchmark and the explorer's number.
 
@@ -105,8 +105,10 @@ def reconstruction_error(pred: torch.Tensor, target: torch.Tensor, kind: str, *,
     per_sample : (B,) means over each sample's values; else the scalar mean over everything (the
         fused kernels training uses). BCE from logits is exact where the sigmoid saturates; BCE of
         probabilities is clamped to [1e-7, 1 - 1e-7] as Keras does (the article's numbers).
+    per_value : the errors themselves, unreduced, of `target`'s shape (a per-pixel error map per
+        sample; `per_sample` is their mean over each sample).
     """
-    reduction = "none" if per_sample else "mean"
+    reduction = "none" if per_sample or per_value else "mean"
     if kind == "bce":
         per = (F.binary_cross_entropy_with_logits(pred, target, reduction=reduction) if logits
                else F.binary_cross_entropy(pred.clamp(EPS, 1 - EPS), target, reduction=reduction))
@@ -114,6 +116,8 @@ def reconstruction_error(pred: torch.Tensor, target: torch.Tensor, kind: str, *,
         per = F.mse_loss(torch.sigmoid(pred) if logits else pred, target, reduction=reduction)
     else:
         raise ConfigError(unknown("loss", kind, LOSSES))
+    if per_value:
+        return per
     return per.flatten(1).mean(1) if per_sample else per
 
 
@@ -136,13 +140,15 @@ def to_output(logits: torch.Tensor, space: str) -> torch.Tensor:
     return torch.sigmoid(logits) if space == "probability" else logits
 
 
-def model_errors(model, x: torch.Tensor, target: torch.Tensor | None = None, kind: str | None = None) -> torch.Tensor:
+def model_errors(model, x: torch.Tensor, target: torch.Tensor | None = None, kind: str | None = None, *,
+                 per_value: bool = False) -> torch.Tensor:
     """(B,) per-sample error of `model`'s deterministic reconstruction decode(encode(x)) against
-    `target` (default x), by `kind` (default the model's own loss_kind), in its output space."""
+    `target` (default x), by `kind` (default the model's own loss_kind), in its output space;
+    `per_value`: the (B, ...) errors of each value instead (error maps), whose per-sample means those are."""
     target = x if target is None else target
     logits = model.decode_logits(model.encode(x)).reshape(target.shape).float()
-    return reconstruction_error(logits, target, kind or model.loss_kind, per_sample=True,
-                                logits=model.output_space == "probability")
+    return reconstruction_error(logits, target, kind or model.loss_kind, per_sample=not per_value,
+                                per_value=per_value, logits=model.output_space == "probability")
 
 
 def check_loss(kind: str) -> str:
