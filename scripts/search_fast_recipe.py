@@ -62,10 +62,13 @@ LOG = Path("bench/fast_recipe_search.jsonl")
 # Training settings every candidate of this invocation shares beyond the grid (--ema, --precision):
 # logged with each row, so rows of other settings are never reused for them.
 SHARED: dict = {}
+OPTIONS: dict = {}
 
 
 def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad: float | None = None):
     base = run_config(exp, MODERN, get_profile("full"), "mnist", seed)
+    if OPTIONS:
+        base = dataclasses.replace(base, model=dataclasses.replace(base.model, options={**base.model.options, **OPTIONS}))
     train = dataclasses.replace(base.train, epochs=epochs, batch_size=batch, lr=lr, schedule="onecycle",
                                 clip_grad=clip_grad, **SHARED)
     return dataclasses.replace(base, data=dataclasses.replace(base.data, validation="0.1"), train=train)
@@ -86,6 +89,7 @@ def try_candidate(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad:
     if clip_grad is not None:
         key["clip_grad"] = clip_grad
     key.update(SHARED)
+    key.update({f"option_{k}": v for k, v in OPTIONS.items()})
     shared = ("clip_grad", "ema", "precision")  # absent from a row: off (fp32, no ema, no clipping)
     for row in logged_rows():
         if all(row.get(k) == v for k, v in key.items()) and all(row.get(k) == key.get(k) for k in shared):
@@ -132,6 +136,7 @@ if __name__ == "__main__":
     parser.add_argument("experiments", nargs="?", help="comma-separated (default: all seven)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--loss", help="model option loss for every candidate")
     parser.add_argument("--ema", type=float, help="train every candidate with this weight-average decay")
     parser.add_argument("--precision", choices=("fp32", "bf16"), help="train every candidate in this precision "
                         "(default fp32)")
@@ -140,6 +145,8 @@ if __name__ == "__main__":
                              "of a winner with another --seed or with gradient clipping")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.loss:
+        OPTIONS["loss"] = args.loss
     SHARED.update({k: v for k, v in (("ema", args.ema), ("precision", args.precision)) if v is not None})
     if args.check:
         b, lr, ep, *clip = args.check.split(":")
