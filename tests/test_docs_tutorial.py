@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import torch
 
 import docpages
 from autoencoders.api import load_config
@@ -24,9 +25,13 @@ def _script():
 
 
 def _comparable(config) -> dict:
-    """A configuration less what training resolves (device, data path, input shape, model defaults)."""
+    """A configuration less what training resolves (device, data path, input shape, model defaults),
+    its precision decided as training decides it ("auto": bf16 where this CPU computes it natively)."""
+    from autoencoders.training.setup import resolve_precision
+
     d = dataclasses.asdict(config)
     d["train"].pop("device")
+    d["train"]["precision"] = resolve_precision(config.train.precision, torch.device("cpu"))
     d["data"].pop("stream")
     d["model"].pop("input_shape")
     d["model"]["options"] = model_defaults(config.model.name) | d["model"]["options"]
