@@ -158,8 +158,9 @@ def demo_time() -> str:
     log = json.loads(path.read_text())
     steps, lines = log["steps"], []
     bf16 = "native bf16" if log["native_bf16"] else "no native bf16"
-    lines.append(f"`make demo` from a fresh clone (commit {log['commit'][:7]}, {log['date']}), on a {log['cores']}-core "
-                 f"{log['cpu']} ({bf16}), load average {steps['install']['load_before']:.1f} at the start:")
+    lines.append(f"`make demo` from a fresh clone (commit {log['commit'][:7]}, {log['date']}), on a "
+                 f"{log['cores']}-core {log['cpu']} ({bf16}), load average {steps['install']['load_before']:.1f} "
+                 "at the start:")
     lines.append("")
     lines.append("| step | seed 0 | seed 1 |")
     lines.append("|---|---|---|")
@@ -204,8 +205,8 @@ def tutorial_results() -> str:
     return "\n".join(lines) + "\n"
 
 
-BLOCKS = {"models": models, "profiles": profiles, "budgets": budgets, "demo-results": demo_results, "demo-time": demo_time,
-          "tutorial-results": tutorial_results}
+BLOCKS = {"models": models, "profiles": profiles, "budgets": budgets, "demo-results": demo_results,
+          "demo-time": demo_time, "tutorial-results": tutorial_results}
 PAGES = ("README.md", "docs/models.md", "docs/reproduce.md", "docs/speed.md", "docs/tutorial.md")
 
 

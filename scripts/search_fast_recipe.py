@@ -68,7 +68,8 @@ OPTIONS: dict = {}
 def candidate_config(exp, batch: int, lr: float, epochs: int, seed: int, clip_grad: float | None = None):
     base = run_config(exp, MODERN, get_profile("full"), "mnist", seed)
     if OPTIONS:
-        base = dataclasses.replace(base, model=dataclasses.replace(base.model, options={**base.model.options, **OPTIONS}))
+        options = {**base.model.options, **OPTIONS}
+        base = dataclasses.replace(base, model=dataclasses.replace(base.model, options=options))
     train = dataclasses.replace(base.train, epochs=epochs, batch_size=batch, lr=lr, schedule="onecycle",
                                 clip_grad=clip_grad, **SHARED)
     return dataclasses.replace(base, data=dataclasses.replace(base.data, validation="0.1"), train=train)

@@ -17,7 +17,7 @@ evaluation behind reported numbers, `quick` a 10,000-image smoke run, `tiny` sec
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
