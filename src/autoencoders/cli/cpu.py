@@ -87,7 +87,7 @@ def share(idle: float | None, cores: int, claims: dict, used: dict, now: float) 
     if idle is None:
         return cores
     unseen = sum(max(0.0, c["threads"] - used.get(pid, 0.0)) for pid, c in claims.items()
-                 if now - c["since"] < CLAIM_GRACE)
+                 if abs(now - c["since"]) < CLAIM_GRACE)  # abs: the clock may have been set back
     return choose_threads(idle - unseen, cores)
 
 
@@ -202,7 +202,8 @@ def write_claims(fd: int, claims: dict) -> None:
     data = json.dumps({str(pid): c for pid, c in sorted(claims.items())}).encode()
     os.lseek(fd, 0, os.SEEK_SET)
     os.ftruncate(fd, 0)
-    os.write(fd, data)
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def live_others(claims: dict, pid: int) -> dict:
