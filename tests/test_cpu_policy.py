@@ -200,3 +200,14 @@ def test_rebalance_gives_back_the_cores_a_newcomer_claimed(tmp_path, fresh, monk
 
 def test_rebalance_does_nothing_without_a_claim(fresh):
     assert cpu.rebalance() is None
+
+
+def test_ae_train_re_checks_its_threads_after_every_epoch(tmp_path, monkeypatch):
+    from autoencoders.cli import main
+
+    calls = []
+    monkeypatch.setattr(cpu, "rebalance", lambda: calls.append(1))
+    out = str(tmp_path / "run")
+    assert main(["train", "dense", "--data", "digits", "--epochs", "2", "--limit", "64", "--quiet", "--out", out]) == 0
+    assert main(["train", "--resume", out, "--epochs", "3", "--quiet"]) == 0
+    assert len(calls) == 3

@@ -10,7 +10,8 @@ cores for a moment before PyTorch loads and sets, unless the user already chose:
                    that other `ae` processes have claimed but do not use yet (the registry below);
   GOMP_SPINCOUNT   a bounded spin (SPIN_COUNT iterations, then sleep), so a load that starts
                    mid-run costs a short spin rather than whole time slices.
-`bench/busy_machine.py` measures the choices quiet and loaded.
+`bench/busy_machine.py` measures the choices quiet and loaded, `bench/same_second.py` two
+processes started together.
 
 Two `ae` processes started in the same second would both see an idle machine: the one that
 chose first has not loaded PyTorch yet, let alone trained. Each therefore writes its choice into
