@@ -113,7 +113,8 @@ def test_claims_of_dead_or_reused_pids_are_ignored_and_pruned(tmp_path, fresh, m
     assert env["OMP_NUM_THREADS"] == "4" and claims(registry) == {os.getpid(): 4}
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"12": {"threads": "x"}}', b""])
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"12": {"threads": "x"}}', b"",
+                                     b"[" * 100_000])
 def test_a_corrupt_registry_is_ignored_and_rewritten(tmp_path, fresh, monkeypatch, content):
     registry = tmp_path / "threads.json"
     registry.write_bytes(content)

@@ -187,7 +187,7 @@ def read_claims(fd: int) -> dict:
         chunks.append(chunk)
     try:
         raw = json.loads(b"".join(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         return {}
     claims = {}
     for pid, c in raw.items() if isinstance(raw, dict) else ():
@@ -220,7 +220,7 @@ def others_now(path: Path | None, pid: int) -> dict:
     try:
         with locked(path) as fd:
             return live_others(read_claims(fd), pid)
-    except (RegistryUnavailable, OSError):
+    except Exception:  # noqa: BLE001 - best effort, whatever went wrong
         return {}
 
 
