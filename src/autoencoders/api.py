@@ -297,16 +297,16 @@ def _owning(out, *, resume: bool, overwrite: bool):
     return claim(out, resume=resume, overwrite=overwrite) if owned else contextlib.nullcontext()
 
 
-def resume(path, *, epochs: int | None = None, quiet: bool = False) -> Run:
+def resume(path, *, epochs: int | None = None, quiet: bool = False, on_epoch_end=None) -> Run:
     """Continue the run in `path` from its last checkpoint (optionally to a new epoch budget):
-    `train(load_config(path), out=path, resume=True)`."""
+    `train(load_config(path), out=path, resume=True)`; on_epoch_end as in `train`."""
     config = load_config(path)
     if is_import_path(config.model.name):
         raise ConfigError(f"{path} holds your own module ({config.model.name}): resume it with "
                           f"ae.train(module, data=..., out={str(path)!r}, resume=True, epochs=...)")
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
-    return train(config, out=path, quiet=quiet, resume=True)
+    return train(config, out=path, quiet=quiet, resume=True, on_epoch_end=on_epoch_end)
 
 
 def _check_budget(config: RunConfig, path) -> None:

@@ -64,6 +64,9 @@ def console() -> int:
         # thread forever, or die of SIGINT when a library reported the interrupt on its way out.
         sys.stdout.flush()
         sys.stderr.flush()
+        from .cpu import release
+
+        release()  # os._exit runs no atexit
         os._exit(code)
     return code
 

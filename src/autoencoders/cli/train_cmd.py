@@ -132,7 +132,7 @@ def _train(args) -> None:
     if args.nproc is not None and not distributed.is_distributed():
         _exec_torchrun(args.nproc, args.argv)
     if args.resume:
-        run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet)
+        run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet, on_epoch_end=_rebalance_threads)
     else:
         if not args.model:
             raise UsageError("MODEL is required (see `ae models`), or --recipe NAME, or --resume RUN")
@@ -142,7 +142,8 @@ def _train(args) -> None:
             settings = {**recipe.train_options(), "validation": recipe.calibration, **settings}
         config = api.make_config(args.model, args.data, **settings, **args.model_options)
         print(describe(config), flush=True)
-        run = api.train(config, out=_run_folder(args), quiet=args.quiet, overwrite=args.overwrite)
+        run = api.train(config, out=_run_folder(args), quiet=args.quiet, overwrite=args.overwrite,
+                        on_epoch_end=_rebalance_threads)
     if run.history:
         last = run.history[-1]
         print(f"done: {run.path}  epoch {last['epoch']}  val loss {last['val']['loss']:.4f}")
@@ -182,6 +183,15 @@ def _calibrate(run, recipe) -> None:
           f"--fpr {cal.alpha:g}")
 
 
+def _rebalance_threads(record, model, data) -> bool:
+    """After each epoch: the `ae` program's threads re-chosen for the machine's load (cli/cpu.py);
+    nothing where the user set them or `ae` was not started from its console."""
+    from .cpu import rebalance
+
+    rebalance()
+    return False
+
+
 def _run_folder(args) -> str:
     """The folder `ae train` writes: --resume RUN, --out, or runs/MODEL (the --recipe's model by default)."""
     from ..presets import TRAIN_RECIPES
@@ -209,6 +219,9 @@ def _exec_torchrun(nproc: int, argv: list[str]) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
            "-m", "autoencoders", *rest]
     sys.stdout.flush()
+    from .cpu import release
+
+    release()  # the same pid goes on as torchrun's launcher, which trains nothing itself
     os.execv(sys.executable, cmd)
 
 
