@@ -87,14 +87,28 @@ def test_html_is_self_contained_and_every_image_decodes(report_dir):
 
 
 @pytest.mark.slow
-def test_finished_runs_are_reused(report_dir, monkeypatch):
+def test_finished_runs_are_reused_and_the_data_baselines_not_redone(report_dir, monkeypatch):
+    """The second reproduction trains nothing and reads the data's own baselines from their cache
+    (tests/test_report_baselines.py); the model's numbers and its codes' t-SNE are measured again."""
     import autoencoders.api as api
+    from autoencoders.evaluation import baselines
+    from autoencoders.report import data_baselines
+    from autoencoders.viz import latent
 
-    def no_training(*a, **k):
-        raise AssertionError("a finished run was trained again")
+    def refuse(what):
+        def called(*a, **k):
+            raise AssertionError(f"{what} was computed again")
+        return called
 
-    monkeypatch.setattr(api, "fit_run", no_training)
-    reproduce(report_dir, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
+    monkeypatch.setattr(api, "fit_run", refuse("a finished run"))
+    for name in ("mean_image", "entropy_floor", "pca_baseline", "jpeg_baseline"):
+        monkeypatch.setattr(baselines, name, refuse(name))
+    monkeypatch.setattr(data_baselines, "probes", refuse("a raw-pixel or PCA probe"))
+    projections, project_2d = [], latent.project_2d
+    monkeypatch.setattr(latent, "project_2d", lambda z, *a, **k: projections.append(len(z)) or project_2d(z, *a, **k))
+    results = reproduce(report_dir, profile="tiny", recipe="modern", data="digits", only="dense", quiet=True)
+    assert projections == [presets.PROFILES["tiny"].tsne_samples]  # the dense codes' t-SNE, not the pixels' again
+    assert results.experiments[0].metrics.n == results.dataset.n_test  # the model's metrics: the whole test split
 
 
 @pytest.mark.slow

@@ -20,14 +20,13 @@ def _save(fig, folder: Path, name: str, caption: str) -> tuple[str, str]:
     return f"{folder.name}/{name}", caption
 
 
-def dataset_figures(train, test, folder: Path, prof: Profile, seed: int) -> list[tuple[str, str]]:
-    """t-SNE of raw test pixels: the reference picture for the codes' t-SNE."""
-    if test.labels is None:
-        return []
-    n = min(prof.tsne_samples, len(test))
-    fig = latent_scatter(test.images[:n], test.labels[:n], method="tsne", seed=seed, title="t-SNE of raw pixels")
-    return [_save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: the "
-                  "reference for the t-SNE of the shallow dense net's codes, in its section.")]
+def pixel_tsne_figure(points, labels, folder: Path) -> tuple[str, str]:
+    """The t-SNE of raw test pixels (`points`, (n, 2): the first n test images', data_baselines.py):
+    the reference picture for the codes' t-SNE."""
+    n = len(points)
+    fig = latent_scatter(points, labels[:n], method="tsne", projected=True, title="t-SNE of raw pixels")
+    return _save(fig, folder, "tsne-pixels.png", f"t-SNE of {n} raw test images, coloured by class: the "
+                 "reference for the t-SNE of the shallow dense net's codes, in its section.")
 
 
 def experiment_figures(run: Run, exp: Experiment, recipe: str, folder: Path, prof: Profile,

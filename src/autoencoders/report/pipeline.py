@@ -16,8 +16,6 @@ import torch
 from tqdm.auto import tqdm
 
 from ..api import Run, is_finished, load_run, train
-from ..data import load_dataset
-from ..evaluation import baselines
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
@@ -33,22 +31,10 @@ from ..presets import (
     run_path,
     select,
 )
-from .figures import dataset_figures, experiment_figures, summary_figure
+from .data_baselines import DataBaselines
+from .figures import experiment_figures, summary_figure
 from .progress import ReproduceProgress, epoch_cost
-from .results import (
-    Baselines,
-    DatasetResult,
-    ExperimentResult,
-    Explorer,
-    JPEGBaseline,
-    Likelihood,
-    Metrics,
-    PCABaseline,
-    Probes,
-    Quality,
-    Results,
-    TargetResult,
-)
+from .results import DatasetResult, ExperimentResult, Explorer, Likelihood, Metrics, Probes, Results, TargetResult
 
 
 def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str | Recipe = "fast",
@@ -73,22 +59,21 @@ def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str |
                     if is_finished(run_config(e, r, prof, data, seed), run_path(out, r, e))]
         not_run = [f"{r.name} {e.key}" for e, r in jobs if (e, r) not in finished]
         jobs = finished
-    train_set = load_dataset(data, "train")
-    progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, train_set))
+    data_baselines = DataBaselines(data, seed)  # the splits, loaded once; their baselines cached beside them
+    progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, data_baselines.train))
                                   for e, r in jobs}, quiet=quiet)
-    matched: dict = {}  # same-size baselines by code size: computed once per reproduction
     rows: list[ExperimentResult] = []
     try:
         progress.phase("baselines of the data")
-        dataset = dataset_section(data, prof, out, seed)
+        dataset = data_baselines.section(prof, out)
         for exp, rec in jobs:
-            rows.append(run_experiment(exp, rec, prof, data, out, seed, dataset, progress, matched))
+            rows.append(run_experiment(exp, rec, prof, data, out, seed, dataset, progress, data_baselines))
             if not quiet:
                 tqdm.write(_progress_line(rows[-1]))
         progress.phase("summary figure")
         # one set of models: the first recipe's
         first = [(e, r, row) for (e, r), row in zip(jobs, rows) if r == recipes[0]]
-        summary = _summary(first, dataset, out, data)
+        summary = _summary(first, dataset, out, data_baselines.test)
         progress.phase("explorer page")
         explorer = explorer_section(out, [(e, r) for e, r, _ in first])
     finally:
@@ -121,10 +106,10 @@ def explorer_section(out: Path, jobs: list) -> Explorer:
 
 def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, out: Path, seed: int,
                    dataset: DatasetResult, progress: ReproduceProgress | None = None,
-                   matched: dict | None = None) -> ExperimentResult:
+                   data_baselines: DataBaselines | None = None) -> ExperimentResult:
     """Train (or reuse) one experiment's run, then measure it and draw its figures.
 
-    `matched` keeps the same-size baselines already computed in this reproduction (by code size).
+    `data_baselines` gives the same-size baselines (PCA, JPEG), computed once per dataset.
     """
     config = run_config(exp, recipe, prof, data, seed)
     if progress is not None:
@@ -139,15 +124,16 @@ def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, ou
     target = target_section(run, exp, seed) if data == TARGET_DATA else None
     # a denoiser's target is the clean image: PCA or JPEG of that image would be given the answer
     noisy = run.denoises
-    matched, k = {} if matched is None else matched, code["code_numel"]
-    if not noisy and k not in matched:
-        matched[k] = matched_baselines(k, data, seed, prof.jpeg_images)
+    matched = None
+    if not noisy:
+        data_baselines = data_baselines if data_baselines is not None else DataBaselines(data, seed)
+        matched = data_baselines.matched(code["code_numel"], prof)
     return ExperimentResult(
         key=exp.key, title=exp.title, recipe=recipe.name, model=exp.model, article_loss=exp.article_loss,
         epochs=config.train.epochs, batch_size=config.train.batch_size, optimizer=config.train.optimizer,
         lr=config.train.learning_rate, train_limit=config.data.limit,
         train_seconds=round(sum(r["seconds"] for r in run.history), 1), metrics=metrics, history=run.history,
-        **code, likelihood=likelihood, target=target, baselines=None if noisy else matched[k],
+        **code, likelihood=likelihood, target=target, baselines=matched,
         figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed))
 
 
@@ -162,12 +148,12 @@ def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
                         reached=meets(value, exp.target.metric, exp.target.value))
 
 
-def _summary(first: list, dataset: DatasetResult, out: Path, data: str):
+def _summary(first: list, dataset: DatasetResult, out: Path, test):
     """The summary figure from the first recipe's runs ([(experiment, recipe, its result)]), one row each."""
     rows = [(_summary_label(row, dataset), load_run(run_path(out, rec, exp))) for exp, rec, row in first]
     if not rows:
         return None
-    return summary_figure(rows, load_dataset(data, "test").images, out / "figures")
+    return summary_figure(rows, test.images, out / "figures")
 
 
 def _summary_label(r: ExperimentResult, dataset: DatasetResult) -> str:
@@ -210,35 +196,6 @@ def likelihood_section(run: Run, prof: Profile, seed: int) -> Likelihood | None:
     report = likelihood_report(run.model, inputs[: prof.iw_images], k=prof.iw_k, seed=seed)
     return Likelihood(**{k: report[k] for k in ("elbo", "iw_bound", "k", "n", "active_units", "kl", "kl_per_dim")},
                       bits_per_dim=-report["iw_bound"] / (inputs[0].numel() * math.log(2)))
-
-
-def dataset_section(data: str, prof: Profile, out: Path, seed: int) -> DatasetResult:
-    """Baselines that depend only on the data: mean image, entropy floor, raw-pixel probes."""
-    train, test = load_dataset(data, "train"), load_dataset(data, "test")
-    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[: prof.probe_samples]
-    pixel_probes = None
-    if train.labels is not None and test.labels is not None:
-        pixel_probes = Probes(**probes(train.images[rows], train.labels[rows], test.images, test.labels))
-    return DatasetResult(name=data, n_train=len(train), n_test=len(test), shape=list(test.images.shape[1:]),
-                         mean_image=Quality(**baselines.mean_image(train.images, test.images)),
-                         entropy_floor=baselines.entropy_floor(test.images), pixel_probes=pixel_probes,
-                         figures=dataset_figures(train, test, out / "figures", prof, seed))
-
-
-def matched_baselines(code_numel: int, data: str, seed: int, jpeg_images: int) -> Baselines:
-    """PCA with as many components as the code has numbers; JPEG with as many bytes (float32 and 8-bit)."""
-    train, test = load_dataset(data, "train"), load_dataset(data, "test")
-    k = min(code_numel, int(train.images[0].numel()))
-    pca, pca_train, pca_test = baselines.pca_baseline(train.images, test.images, k, seed=seed)
-    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:5000]
-    pca_probes = None
-    if train.labels is not None:
-        pca_probes = Probes(**probes(pca_train[rows.numpy()], train.labels[rows], pca_test, test.labels))
-    return Baselines(
-        pca=PCABaseline(**pca, components=k, probes=pca_probes),
-        jpeg_float32=JPEGBaseline(**baselines.jpeg_baseline(test.images, 4 * code_numel, n=jpeg_images)),
-        jpeg_8bit=JPEGBaseline(**baselines.jpeg_baseline(test.images, code_numel, n=jpeg_images)),
-    )
 
 
 def environment() -> dict:

@@ -35,19 +35,20 @@ def project_2d(z, method: str = "pca", seed: int = 0) -> np.ndarray:
 
 
 def latent_scatter(z, labels=None, *, method: str = "pca", classes=None, seed: int = 0, title: str = "",
-                   ax=None) -> Figure:
+                   ax=None, projected: bool = False) -> Figure:
     """The article's scatter of test-set codes coloured by label (VAE: posterior means).
 
     z : (N, ...) codes, or any samples (raw pixels too); flattened, d = 2 is drawn directly,
     higher d through `method` ("pca" or "tsne"). labels : (N,) integers or None.
+    projected=True: z is already (N, 2), `method`'s projection (`project_2d`, e.g. one cached).
     """
-    points = project_2d(z, method, seed)
+    points = _numpy(z).astype(np.float64) if projected else project_2d(z, method, seed)
     fig, ax = _fig_ax(ax, (6, 5.5))
     colors = None if labels is None else _numpy(labels)
     size = float(np.clip(4000 / max(len(points), 1), 2, 20))  # dots shrink as the cloud grows
     label_scatter(fig, ax, points, colors, size=size, classes=classes)
     flat = _numpy(z).reshape(len(z), -1).shape[1]
-    names = ("z1", "z2") if flat <= 2 else (f"{method} 1", f"{method} 2")
+    names = ("z1", "z2") if flat <= 2 and not projected else (f"{method} 1", f"{method} 2")
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     if title:
