@@ -97,7 +97,10 @@ def ensure_venv(root: Path, name: str, pins: tuple) -> tuple[Path | None, str | 
 
 
 def _tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-TAIL:].strip()
+    """pip's error lines (else its last lines), without the index locations it prints."""
+    lines = [x for x in path.read_text(errors="replace").splitlines() if not x.startswith(("Looking in", "WARNING"))]
+    errors = [x for x in lines if "ERROR" in x or "error:" in x.lower()]
+    return "\n".join(errors or lines[-5:])[-TAIL:].strip()
 
 
 def pinned_to(threads: int):
@@ -113,9 +116,16 @@ def clean_env(threads: int) -> dict:
     return {k: v for k, v in os.environ.items() if k not in knobs} | {"OMP_NUM_THREADS": str(threads)}
 
 
-def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path) -> dict:
+# `ae ...` as `python -m autoencoders` runs it, then the intra-op threads PyTorch ran with (`ae`'s own
+# choice when no thread variable is set) on the last line
+LAUNCH = ("import sys, torch; from autoencoders.cli import main; rc = main(sys.argv[1:]); "
+          "print('threads', torch.get_num_threads()); sys.exit(rc)")
+
+
+def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, auto: bool = False) -> dict:
+    """`ae train` on --threads threads (with `ae`'s bounded spin), or with `auto` as `ae` chooses them."""
     out = tmp / f"ours-{net}"
-    cmd = [sys.executable, "-m", "autoencoders", "train", net, "--data", "mnist", "--epochs", str(args.epochs + 1),
+    cmd = [sys.executable, "-c", LAUNCH, "train", net, "--data", "mnist", "--epochs", str(args.epochs + 1),
            "--batch-size", str(batch), "--optimizer", "adam", "--lr", "1e-3", "--quiet", "--offline", "--overwrite",
            "--out", str(out)]
     if data_opts.get("noise"):
@@ -124,12 +134,16 @@ def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path) -> dict:
         cmd += ["--limit", str(args.limit)]
     # ae's own bounded spin (cli/cpu.py sets it with the threads it chooses; we fix the threads)
     env = clean_env(args.threads) | {"PYTHONPATH": str(ROOT / "src"), "GOMP_SPINCOUNT": SPIN_COUNT}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=pinned_to(args.threads))
+    if auto:
+        env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          preexec_fn=None if auto else pinned_to(args.threads))
     if done.returncode != 0:
         return {"error": f"`ae train` exited {done.returncode}: {(done.stdout + done.stderr)[-TAIL:].strip()}"}
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    threads = int(done.stdout.split()[-1])
     return {"seconds": [r["seconds"] for r in history], "loss": [r["train"]["loss"] for r in history],
-            "val_loss": [r["val"]["loss"] for r in history]}
+            "val_loss": [r["val"]["loss"] for r in history], "threads": threads}
 
 
 def run_peer(python: Path, backend: str, net: str, batch: int, data_opts: dict, mnist: Path, args, tmp: Path) -> dict:
@@ -176,6 +190,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images (a smoke run)")
     parser.add_argument("--venvs", type=Path, default=None,
                         help="folder of the peers' venvs (default ~/.cache/autoencoders/peers)")
+    parser.add_argument("--ours-auto", action="store_true",
+                        help="also run ours with the threads `ae` picks itself (all cores on a quiet machine, the "
+                             "idle ones on a busy one): its own default, the one that matters under load")
     parser.add_argument("--setup-only", action="store_true", help="make the peers' venvs and stop")
     parser.add_argument("--out", default="bench/PEERS.md", help="the table; its .json beside it")
     args = parser.parse_args()
@@ -209,11 +226,11 @@ def main() -> None:
             for net in nets:
                 batch, data_opts = case(net)
                 which = [p for p in pythons if PAIRINGS[args.pairing](net, p)]
-                for side in ["ours", *which]:
+                for side in ["ours", *(["ours-auto"] if args.ours_auto else []), *which]:
                     record = {"round": r, "net": net, "side": side, "batch": batch, "load_at_start": os.getloadavg()[0]}
                     begin = time.perf_counter()
-                    if side == "ours":
-                        result = run_ours(net, batch, data_opts, args, Path(tmp))
+                    if side.startswith("ours"):
+                        result = run_ours(net, batch, data_opts, args, Path(tmp), auto=side == "ours-auto")
                     else:
                         result = run_peer(pythons[side], PEERS[side][1], net, batch, data_opts, mnist, args, Path(tmp))
                     record |= result | {"wall_s": round(time.perf_counter() - begin, 1)}
@@ -237,19 +254,20 @@ def main() -> None:
         "epochs_measured": args.epochs, "rounds": args.rounds, "limit": args.limit, "pairing": args.pairing,
         "params_ours": {net: our_params(net) for net in nets},
     }
-    table = summarize(runs, nets, peers, meta)
+    sides = ["ours", *(["ours-auto"] if args.ours_auto else []), *peers]
+    table = summarize(runs, nets, sides, meta)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1) + "\n")
-    out.write_text(render(table, meta, peers))
+    out.write_text(render(table, meta, sides))
     print(out.read_text())
 
 
-def summarize(runs: list[dict], nets: list, peers: list, meta: dict) -> list[dict]:
+def summarize(runs: list[dict], nets: list, sides: list, meta: dict) -> list[dict]:
     rows = []
     for net in nets:
         row = {"net": net, "batch": case(net)[0], "params": meta["params_ours"][net]}
-        for side in ["ours", *peers]:
+        for side in sides:
             mine = [x for x in runs if x["net"] == net and x["side"] == side]
             medians = [x["median_s"] for x in mine if x["median_s"] is not None]
             row[side] = statistics.median(medians) if medians else None
@@ -259,7 +277,9 @@ def summarize(runs: list[dict], nets: list, peers: list, meta: dict) -> list[dic
             last = next((x for x in reversed(mine) if x.get("loss")), None)
             if last:
                 row[f"{side}_loss"], row[f"{side}_val_loss"] = last["loss"][-1], last["val_loss"][-1]
-            if side != "ours":
+            if side.startswith("ours"):
+                row[f"{side}_threads"] = sorted({x["threads"] for x in mine if "threads" in x})
+            else:
                 params = {x["params"] for x in mine if "params" in x}
                 if params and params != {row["params"]}:
                     row[f"{side}_params_mismatch"] = sorted(params)
@@ -271,70 +291,81 @@ def _s(v) -> str:
     return f"{v:.2f}" if v is not None else "—"
 
 
-def render(table: list[dict], meta: dict, peers: list) -> str:
+def render(table: list[dict], meta: dict, sides: list) -> str:
     m = meta["machine"]
-    labels = {p: PEERS[p][0] for p in peers}
+    peers = [s for s in sides if s in PEERS]
+    labels = {"ours": "ours", "ours-auto": "ours, `ae`'s threads"} | {p: PEERS[p][0] for p in peers}
     v = meta["versions"]
     versions = [f"ours: torch {v['ours']['torch']}, Python {v['ours']['python']}"]
     for p in peers:
         if v.get(p):
             versions.append(f"{labels[p]}: " + ", ".join(f"{k} {x}" for k, x in v[p].items()))
-        elif p in meta["install_errors"]:
-            versions.append(f"{labels[p]}: not installed ({' '.join(meta['pins'][p])} failed, see Notes)")
+    for p in meta["install_errors"]:
+        versions.append(f"{PEERS[p][0]}: not installed (`{' '.join(meta['pins'][p])}` failed, see the notes)")
     la, lb = meta["load_average_start"], meta["load_average_end"]
+    auto = "ours-auto" in sides
     lines = [
         "# Seconds per epoch: `ae train` beside Keras 3 on JAX and on TensorFlow (`bench/peers.py`)",
         "",
         f"`{meta['command']}`, {meta['date']}. Machine: {m['processor']}, {m['cores']} cores, ISA "
-        f"{', '.join(m['isa']) or 'no AVX2/AVX-512'}; every process on {m['threads']} threads. Load average "
+        f"{', '.join(m['isa']) or 'no AVX2/AVX-512'}; every process on {m['threads']} threads"
+        + (" (but the column ours, `ae`'s threads)" if auto else "") + ". Load average "
         f"(1/5/15 min) at start {la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f}, at end {lb[0]:.2f}/{lb[1]:.2f}/{lb[2]:.2f} "
-        "(each run's own in bench/PEERS.json).",
+        "(each run's own in the .json beside this file).",
         "",
         "Versions: " + "; ".join(versions) + ".",
         "",
         f"MNIST, {'the first %d' % meta['limit'] if meta['limit'] else 'all 60,000'} training images, the "
         "article's batch sizes, Adam at lr 1e-3; each epoch includes its validation pass over the 10,000 test "
-        f"images. Median of {meta['epochs_measured']} epochs after a first (compiling) one"
+        f"images. Median of {meta['epochs_measured']} epoch(s) after a first (compiling) one"
         + (f", median over {meta['rounds']} rounds" if meta["rounds"] > 1 else "")
         + ". params: ours; each peer's count is checked equal (a mismatch is listed in the notes)"
         + ". Ratio: peer's seconds over ours (above 1: ours is faster); **bold** the issue's pair "
-        "(dense/deep/vae against Keras-JAX, the conv nets against Keras-TF).",
+        "(dense/deep/vae against Keras-JAX, the conv nets against Keras-TF)."
+        + (" ours, `ae`'s threads: `ae train` with no thread variable set, as a user runs it: it takes the "
+           "cores left idle when it starts (cli/cpu.py; the count it took in brackets)." if auto else ""),
         "",
     ]
-    head = ["net", "batch", "params", "ours s/epoch"] + [f"{labels[p]} s/epoch" for p in peers] + \
+    head = ["net", "batch", "params"] + [f"{labels[s]} s/epoch" for s in sides] + \
            [f"{labels[p]} / ours" for p in peers]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     notes = []
     for row in table:
-        cells = [row["net"], str(row["batch"]), f"{row['params']:,}", _s(row["ours"])]
-        cells += [_s(row.get(p)) for p in peers]
+        cells = [row["net"], str(row["batch"]), f"{row['params']:,}"]
+        for side in sides:
+            cell = _s(row.get(side))
+            if side == "ours-auto" and row.get("ours-auto_threads"):
+                cell += f" ({','.join(map(str, row['ours-auto_threads']))})"
+            cells.append(cell)
         for p in peers:
             ratio = f"{row[p] / row['ours']:.2f}" if row.get(p) and row.get("ours") else "—"
             cells.append(f"**{ratio}**" if ISSUE_PAIRING[row["net"]] == p and ratio != "—" else ratio)
         lines.append("| " + " | ".join(cells) + " |")
-        for side in ["ours", *peers]:
+        for side in sides:
             if f"{side}_error" in row:
-                notes.append(f"{row['net']}, {labels.get(side, side)}: failed: {row[f'{side}_error'][-400:]}")
+                notes.append(f"{row['net']}, {labels[side]}: failed: {row[f'{side}_error'][-400:]}")
             if f"{side}_params_mismatch" in row:
                 notes.append(f"{row['net']}, {labels[side]}: {row[f'{side}_params_mismatch']} parameters, ours "
                              f"{row['params']}: not the same net")
-    lines += ["", "Last epoch's training / validation loss (the same objective on both sides: per-pixel BCE, "
+        if row.get("ours_threads") not in (None, [], [m["threads"]]):
+            notes.append(f"{row['net']}: ours ran on {row['ours_threads']} threads, not {m['threads']}")
+    lines += ["", "Last epoch's training / validation loss (the same objective on every side: per-pixel BCE, "
               "the VAE's per-image negative ELBO; a sanity check, not a quality comparison after so few epochs):", ""]
-    head = ["net"] + ["ours"] + [labels[p] for p in peers]
+    head = ["net"] + [labels[s] for s in sides]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table:
         cells = [row["net"]]
-        for side in ["ours", *peers]:
+        for side in sides:
             loss, val = row.get(f"{side}_loss"), row.get(f"{side}_val_loss")
             cells.append(f"{loss:.4g} / {val:.4g}" if loss is not None else "—")
         lines.append("| " + " | ".join(cells) + " |")
     for p, error in meta["install_errors"].items():
-        notes.append(f"{labels[p]}: `pip install {' '.join(meta['pins'][p])}` failed, so no {labels[p]} column: "
-                     f"{error[-600:]}")
+        notes.append(f"{PEERS[p][0]}: `pip install {' '.join(meta['pins'][p])}` failed, so no {PEERS[p][0]} "
+                     f"column: {error[-600:]}")
     lines += ["", "How each side runs: ours `python -m autoencoders train NET --data mnist --optimizer adam` "
               "(OMP_NUM_THREADS and `ae`'s GOMP_SPINCOUNT set; seconds from history.jsonl); the peers "
-              "`bench/peers_keras.py` in their own "
-              "venvs at the exact pins " + "; ".join(f"`{' '.join(meta['pins'][p])}`" for p in peers)
+              "`bench/peers_keras.py` in their own venvs at the exact pins "
+              + "; ".join(f"`{' '.join(meta['pins'][p])}`" for p in meta["pins"])
               + " (XLA intra-op threads for JAX, TF intra-op threads with inter-op 1; Keras's default "
               "`jit_compile`, channels-last images; seconds from on_epoch_begin to on_epoch_end)."]
     if notes:
