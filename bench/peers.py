@@ -1,7 +1,8 @@
 """Seconds per epoch of `ae train` beside Keras 3 on JAX and on TensorFlow, on MNIST, in one run.
 
     python bench/peers.py [--nets dense,deep,vae,conv,conv-denoise] [--epochs 3] [--peers jax,tf]
-                          [--pairing all|issue] [--threads 2] [--venvs DIR] [--out bench/PEERS.md]
+                          [--pairing cheap|all|issue] [--rounds 1] [--threads 2] [--ours-auto]
+                          [--venvs DIR] [--setup-only] [--limit N] [--out bench/PEERS.md]
 
 The peers live in their own virtual environments under --venvs (default
 ~/.cache/autoencoders/peers/), made once with pip at the exact pins below and reused while their
@@ -118,8 +119,8 @@ def clean_env(threads: int) -> dict:
 
 # `ae ...` as `python -m autoencoders` runs it, then the intra-op threads PyTorch ran with (`ae`'s own
 # choice when no thread variable is set) on the last line
-LAUNCH = ("import sys, torch; from autoencoders.cli import main; rc = main(sys.argv[1:]); "
-          "print('threads', torch.get_num_threads()); sys.exit(rc)")
+LAUNCH = ("import sys; from autoencoders.cli import main; rc = main(sys.argv[1:]); "
+          "import torch; print('threads', torch.get_num_threads()); sys.exit(rc)")  # torch after ae's choice
 
 
 def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, auto: bool = False) -> dict:
@@ -245,7 +246,7 @@ def main() -> None:
     import torch
 
     meta = {
-        "date": started, "command": "python bench/" + Path(__file__).name + " " + shlex.join(sys.argv[1:]),
+        "date": started, "command": shlex.join(["python", f"bench/{Path(__file__).name}", *sys.argv[1:]]),
         "machine": machine.cpu_description() | {"threads": args.threads, "cores": os.cpu_count()},
         "load_average_start": [round(v, 2) for v in load_start],
         "load_average_end": [round(v, 2) for v in os.getloadavg()],
