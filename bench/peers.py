@@ -65,6 +65,7 @@ PAIRINGS = {  # which peers train which net
 }
 CHILD = Path(__file__).resolve().parent / "peers_keras.py"
 SHAPES = {"conv": (1, 28, 28), "conv-denoise": (1, 28, 28)}  # others (784,)
+NOISY = 1.3  # a run whose slowest measured epoch exceeds its fastest this many times is flagged
 TAIL = 1500  # characters of a failing command's output kept for the report
 
 
@@ -196,7 +197,13 @@ def main() -> None:
                              "idle ones on a busy one): its own default, the one that matters under load")
     parser.add_argument("--setup-only", action="store_true", help="make the peers' venvs and stop")
     parser.add_argument("--out", default="bench/PEERS.md", help="the table; its .json beside it")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="measure nothing: write --out's table again from a run's .json (e.g. bench/PEERS.json)")
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        Path(args.out).write_text(render(saved["table"], saved["meta"], saved["meta"]["sides"], saved["runs"]))
+        return
     nets, peers = args.nets.split(","), args.peers.split(",")
     for n in nets:
         if n not in NETS:
@@ -254,13 +261,14 @@ def main() -> None:
         "pins": {p: list(PEERS[p][2]) for p in peers}, "venv_setup_s": setup_s, "install_errors": install_errors,
         "epochs_measured": args.epochs, "rounds": args.rounds, "limit": args.limit, "pairing": args.pairing,
         "params_ours": {net: our_params(net) for net in nets},
+        "sides": ["ours", *(["ours-auto"] if args.ours_auto else []), *peers],
     }
-    sides = ["ours", *(["ours-auto"] if args.ours_auto else []), *peers]
+    sides = meta["sides"]
     table = summarize(runs, nets, sides, meta)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1) + "\n")
-    out.write_text(render(table, meta, sides))
+    out.write_text(render(table, meta, sides, runs))
     print(out.read_text())
 
 
@@ -292,7 +300,7 @@ def _s(v) -> str:
     return f"{v:.2f}" if v is not None else "—"
 
 
-def render(table: list[dict], meta: dict, sides: list) -> str:
+def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
     m = meta["machine"]
     peers = [s for s in sides if s in PEERS]
     labels = {"ours": "ours", "ours-auto": "ours, `ae`'s threads"} | {p: PEERS[p][0] for p in peers}
@@ -350,6 +358,12 @@ def render(table: list[dict], meta: dict, sides: list) -> str:
                              f"{row['params']}: not the same net")
         if row.get("ours_threads") not in (None, [], [m["threads"]]):
             notes.append(f"{row['net']}: ours ran on {row['ours_threads']} threads, not {m['threads']}")
+        for run in runs:
+            kept = (run.get("seconds") or [])[1:]
+            if run["net"] == row["net"] and kept and max(kept) > NOISY * min(kept):
+                notes.append(f"{row['net']}, {labels[run['side']]}: measured epochs spread "
+                             f"{min(kept):.2f}-{max(kept):.2f} s (load {run['load_at_start']:.2f} at the run's "
+                             "start): other load came and went")
     lines += ["", "Last epoch's training / validation loss (the same objective on every side: per-pixel BCE, "
               "the VAE's per-image negative ELBO; a sanity check, not a quality comparison after so few epochs):", ""]
     head = ["net"] + [labels[s] for s in sides]
