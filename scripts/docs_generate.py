@@ -167,15 +167,19 @@ def demo_time() -> str:
     lines.append(f"| `make install` (pip's cache warm) | {steps['install']['seconds']:.0f} s | |")
     fetch_and_start = steps["demo"]["seconds"] - log["seed0"]["wall_seconds"]
     lines.append(f"| `ae data fetch mnist`, start-up | {fetch_and_start:.0f} s | |")
+    from autoencoders.presets import EXPERIMENTS
+
     seeds = [log["seed0"], log["seed1"]]
-    for key in seeds[0]["train_seconds"]:
+    lines.append("| threads (`ae`'s choice at start-up: the cores it found idle) | "
+                 + " | ".join(str(s["threads"]) for s in seeds) + " |")
+    for key in [e.key for e in EXPERIMENTS if e.key in seeds[0]["train_seconds"]]:
         lines.append(f"| training: {key} | " + " | ".join(f"{s['train_seconds'][key]:.0f} s" for s in seeds) + " |")
     rest = [s["wall_seconds"] - sum(s["train_seconds"].values()) for s in seeds]
     lines.append("| evaluation, figures, report, explorer | " + " | ".join(f"{r:.0f} s" for r in rest) + " |")
     lines.append("| **`ae reproduce`, wall** | " + " | ".join(f"**{s['wall_seconds']:.0f} s**" for s in seeds) + " |")
     met = " and ".join(f"seed {i}" for i, s in enumerate(seeds) if s["targets_met"])
     lines.append("")
-    lines.append(f"Every target met: {met or 'none'} ({seeds[0]['threads']} threads).")
+    lines.append(f"Every target met: {met or 'none'}.")
     return "\n".join(lines) + "\n"
 
 
