@@ -172,14 +172,14 @@ def demo_time() -> str:
     seeds = [log["seed0"], log["seed1"]]
     lines.append("| threads (`ae`'s choice at start-up: the cores it found idle) | "
                  + " | ".join(str(s["threads"]) for s in seeds) + " |")
-    for key in [e.key for e in EXPERIMENTS if e.key in seeds[0]["train_seconds"]]:
-        lines.append(f"| training: {key} | " + " | ".join(f"{s['train_seconds'][key]:.0f} s" for s in seeds) + " |")
+    keys = [e.key for e in EXPERIMENTS if e.key in seeds[0]["train_seconds"]]
+    lines.append("| training: " + ", ".join(keys) + " | " + " | ".join(
+        " + ".join(f"{s['train_seconds'][k]:.0f}" for k in keys) + f" = {sum(s['train_seconds'].values()):.0f} s"
+        for s in seeds) + " |")
     rest = [s["wall_seconds"] - sum(s["train_seconds"].values()) for s in seeds]
     lines.append("| evaluation, figures, report, explorer | " + " | ".join(f"{r:.0f} s" for r in rest) + " |")
     lines.append("| **`ae reproduce`, wall** | " + " | ".join(f"**{s['wall_seconds']:.0f} s**" for s in seeds) + " |")
-    met = " and ".join(f"seed {i}" for i, s in enumerate(seeds) if s["targets_met"])
-    lines.append("")
-    lines.append(f"Every target met: {met or 'none'}.")
+    lines.append("| every target met | " + " | ".join("yes" if s["targets_met"] else "no" for s in seeds) + " |")
     return "\n".join(lines) + "\n"
 
 
