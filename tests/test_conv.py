@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from autoencoders.errors import ConfigError
-from autoencoders.models.conv import decoder_plan, pooled_sizes
+from autoencoders.models.conv import decoder_plan, pooled_sizes, upsample_conv
 from autoencoders.registry import create_model
 
 
@@ -86,3 +86,49 @@ def test_glorot_uniform_weights_and_zero_biases():
             assert m.weight.abs().max() <= bound
             assert m.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
             assert torch.equal(m.bias, torch.zeros_like(m.bias))
+
+
+def plain_decoder(decoder, code):
+    """The decoder as its modules read: every upsampling materialised, then the conv."""
+    h, w = decoder.size
+    return decoder.body(code)[..., :h, :w]
+
+
+@pytest.mark.parametrize("model, shape", [("conv", (1, 28, 28)), ("conv-denoise", (1, 28, 28)),
+                                          ("conv", (3, 32, 32)), ("conv", (1, 8, 8)), ("conv", (2, 13, 10))])
+def test_the_decoders_last_conv_at_low_resolution_is_the_plain_upsampled_conv(model, shape):
+    torch.manual_seed(0)
+    net = create_model(model, shape)
+    code = torch.randn(3, *net.code_shape, requires_grad=True)
+    fast, plain = net.decoder(code), plain_decoder(net.decoder, code)
+    assert fast.shape == plain.shape == (3, *shape)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    grads = [torch.autograd.grad(y.square().sum(), [code, *net.decoder.parameters()]) for y in (fast, plain)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_upsample_conv_works_without_a_bias_and_in_channels_last():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(5, 2, 3, padding=1, bias=False).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 5, 6, 7).to(memory_format=torch.channels_last)
+    torch.testing.assert_close(upsample_conv(x, conv), conv(nn.functional.interpolate(x, scale_factor=2)),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_the_encoder_pools_before_its_relu_which_is_the_same_function_and_gradient():
+    torch.manual_seed(0)
+    net = create_model("conv", (1, 13, 28))
+    x = torch.rand(4, 1, 13, 28)
+    assert [type(m).__name__ for m in net.encoder[:3]] == ["Conv2d", "MaxPool2d", "ReLU"]
+
+    def relu_then_pool(x):
+        for conv, pool, _ in zip(*[iter(net.encoder)] * 3):
+            x = pool(conv(x).relu())
+        return x
+
+    fast, plain = net.encoder(x), relu_then_pool(x)
+    torch.testing.assert_close(fast, plain)
+    grads = [torch.autograd.grad(y.square().sum(), list(net.encoder.parameters())) for y in (fast, plain)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)

@@ -18,6 +18,7 @@ neither trick, and any other size works through the crop.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -70,18 +71,52 @@ def check_filters(model: str, filters) -> tuple[int, ...]:
 
 
 def conv_encoder(in_channels: int, filters) -> nn.Sequential:
-    """(B, in_channels, H, W) -> (B, filters[-1], h, w): conv3x3 + ReLU + 'same' max-pool per width."""
+    """(B, in_channels, H, W) -> (B, filters[-1], h, w): conv3x3 + ReLU + 'same' max-pool per width.
+
+    The ReLU runs after the pooling: max and ReLU commute (ReLU is monotonic), so the function and
+    its gradient are the same, and the ReLU touches a quarter of the pixels.
+    """
     layers: list[nn.Module] = []
     for c in filters:
-        layers += [nn.Conv2d(in_channels, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)]
+        layers += [nn.Conv2d(in_channels, c, 3, padding=1), nn.MaxPool2d(2, ceil_mode=True), nn.ReLU()]
         in_channels = c
     return nn.Sequential(*layers)
+
+
+def upsampled_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """A 3x3 conv's weight (O, C, 3, 3) -> the (4 O, C, 3, 3) weight that computes it on 2x nearest-
+    upsampled input at the input's own resolution: output channel 4 o + 2 a + b holds output pixel
+    (2 i + a, 2 j + b), the order `pixel_shuffle` reads.
+
+    Along each dimension an upsampled pixel 2 i + a sees input rows (i - 1, i, i) for a = 0 and
+    (i, i, i + 1) for a = 1, so the taps that land on the same input row add up.
+    """
+    def parities(k: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+        k0, k1, k2 = k.unbind(dim)
+        zero = torch.zeros_like(k0)
+        return torch.stack([k0, k1 + k2, zero], dim), torch.stack([zero, k0 + k1, k2], dim)
+
+    phases = [kab for ka in parities(weight, 2) for kab in parities(ka, 3)]  # order 2 a + b
+    return torch.stack(phases, 1).flatten(0, 1)
+
+
+def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """`conv(nearest 2x upsampling of x)` for a 3x3 'same' conv, computed at x's resolution.
+
+    The same function (to float rounding) with the same weights. It pays for the decoder's last
+    conv, whose few output channels (the image's) make oneDNN slow at full resolution: it reads
+    an input 4x smaller and writes 4x more channels (bench/conv_last_layer.py).
+    """
+    bias = None if conv.bias is None else conv.bias.repeat_interleave(4)
+    return F.pixel_shuffle(F.conv2d(x, upsampled_kernels(conv.weight), bias, padding=1), 2)
 
 
 class ConvDecoder(nn.Module):
     """(B, filters[-1], h, w) -> logits (B, out_channels, H, W), mirroring `conv_encoder(filters)`.
 
     The last hidden conv's padding and the final crop come from `decoder_plan` per dimension.
+    The last upsampling and the conv after it run as one `upsample_conv` (the modules stay, so a
+    run's weights keep their names).
     """
 
     def __init__(self, filters, out_channels: int, size: tuple[int, int]):
@@ -103,7 +138,11 @@ class ConvDecoder(nn.Module):
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         h, w = self.size
-        return self.body(code)[..., :h, :w]  # drop the bottom/right excess (ceil pooling's pad)
+        *hidden, _, last = self.body  # ..., the last Upsample, the conv to the output channels
+        features = code
+        for layer in hidden:
+            features = layer(features)
+        return upsample_conv(features, last)[..., :h, :w]  # drop the bottom/right excess (ceil pooling's pad)
 
 
 class ConvAutoencoder(Autoencoder):
