@@ -4,6 +4,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -113,3 +114,17 @@ def test_validation_fraction_as_a_float():
     assert config.data.validation == "0.1"
     with pytest.raises(ConfigError, match="validation must be 'test' or a fraction in \\(0, 1\\), got '1.5'"):
         ae.make_config("dense", "digits", validation=1.5)
+
+
+def test_a_registered_model_trains_on_your_own_arrays_and_its_run_loads(tmp_path):
+    """A registered model on in-memory arrays takes its input shape from them (it used to look for a
+    dataset named after the arrays' placeholder, 'array', and fail)."""
+    rng = np.random.default_rng(0)
+    x, val = rng.random((64, 1, 12, 12), dtype=np.float32), rng.random((16, 1, 12, 12), dtype=np.float32)
+    run = ae.train("conv", data=x, val=val, out=tmp_path / "run", epochs=1, batch_size=32, quiet=True)
+    assert run.model.input_shape == (1, 12, 12)
+    assert "val" in run.history[-1]
+    again = ae.load_run(tmp_path / "run")
+    torch.testing.assert_close(again.reconstruct(x[:4]), run.reconstruct(x[:4]))
+    sequences = ae.train("lstm", data=rng.random((32, 5, 7), dtype=np.float32), epochs=1, quiet=True)
+    assert sequences.model.input_shape == (5, 7)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .config import DEVICES, DataConfig, ModelConfig, RunConfig, TrainConfig, is_import_path
-from .data import EVAL_BATCH, Batch, Resident, RunData, load_run_data, load_split
+from .data import EVAL_BATCH, Batch, Presentation, Resident, RunData, as_source, load_run_data, load_split
 from .data.batches import as_float
 from .errors import ConfigError, DataError, TrainingError, unknown
 from .evaluation.detection import DEFAULT_ALPHA, DEFAULT_SCORE, Detector, fit_detector, load_detector, save_detector
@@ -242,11 +242,14 @@ def train(model="dense", data="digits", *, out=None, val=None, model_args: dict 
         device = distributed.setup(resolve_device(config.train.device))  # joins the process group under torchrun
         config = _decide_precision(config, device, out if resume else None)
         loaded = None
-        if module is None or isinstance(data, str):
+        if isinstance(data, str):
             loaded = load_run_data(config.data, device, config.train.seed)
             data, val = loaded.train, loaded.val
+        elif module is None:  # a registered model on your own arrays: its shape is theirs
+            data = as_source(data, Presentation.from_config(config.data), device=device, seed=config.train.seed,
+                             name="training data")
         if module is None:
-            module = _seeded_model(config, loaded.sample_shape, device)
+            module = _seeded_model(config, loaded.sample_shape if loaded else data.sample_shape, device)
         history = fit_run(module, config, data, val, device, out=out, resume=bool(resume), quiet=quiet,
                           progress=progress, on_epoch_end=on_epoch_end, data=loaded)
     path = Path(out) if out is not None else None
