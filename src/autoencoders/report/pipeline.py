@@ -139,11 +139,12 @@ def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, ou
 
 def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
     """The experiment's quality target (presets.py) measured on the whole test split,
-    as `ae bench --to-quality` measures it (evaluation/quality.py)."""
+    as `ae bench --to-quality` measures it (evaluation/quality.py), on the test split's
+    reconstructions that Run.evaluate scored (`Run.outputs`)."""
     if exp.target is None:
         return None
     inputs, targets, _ = run.split("test")
-    value = quality(run.model, inputs, targets, exp.target.metric, seed=seed)
+    value = quality(run.model, inputs, targets, exp.target.metric, seed=seed, recon=run.outputs("test").recon)
     return TargetResult(metric=exp.target.metric, value=exp.target.value, measured=value,
                         reached=meets(value, exp.target.metric, exp.target.value))
 
@@ -176,7 +177,7 @@ def code_section(run: Run, prof: Profile, seed: int) -> dict:
     seeded subset of training codes (None without labels): ExperimentResult's fields of those names."""
     train_in, _, train_y = run.split("train")
     test_in, test_target, test_y = run.split("test")
-    z_test = run.encode(test_in)
+    z_test = run.outputs("test").codes  # the codes Run.evaluate measured
     recon_8bit = run.decode(quantize_codes(z_test, bits=8)).clamp(1e-7, 1 - 1e-7)
     out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu()), "probes": None}
     if train_y is None or test_y is None:
