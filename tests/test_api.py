@@ -161,3 +161,11 @@ def test_quality_of_the_kept_reconstructions_is_quality_of_a_new_pass(digit_runs
     assert quality(run.model, inputs, targets, metric, seed=3, recon=run.outputs("test").recon) == fresh
     if metric != "elbo":  # the target reads the number Run.evaluate reports
         assert fresh == run.evaluate("test")[metric]
+
+
+def test_forget_drops_what_a_run_kept_and_it_is_computed_again_the_same(digit_runs):
+    run = digit_runs["denoise"]
+    before = run.evaluate("test")
+    run.forget()
+    assert not run._splits and not run._outputs and run.data is None
+    assert run.evaluate("test") == before

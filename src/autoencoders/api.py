@@ -147,6 +147,14 @@ class Run:
         return (samples(train) if train is not None else as_float(loaded.train.x),
                 samples(calibration) if calibration is not None else as_float(loaded.val.x))
 
+    def forget(self) -> None:
+        """Drop the data this Run holds to free its memory: the splits and passes it kept (`split`,
+        `outputs`: loaded and computed again when next asked for) and the training data `train`
+        left on it (`data`)."""
+        self._splits.clear()
+        self._outputs.clear()
+        self.data = None
+
     def outputs(self, split: str = "test") -> Outputs:
         """The model's pass over a split (`split`'s inputs against its targets): computed once per
         Run and kept on it, so that every metric of the split reads the same reconstructions and codes."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, is_finished, load_run, train
+from ..api import Run, is_finished, train
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
@@ -63,19 +63,22 @@ def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str |
     progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, data_baselines.train))
                                   for e, r in jobs}, quiet=quiet)
     rows: list[ExperimentResult] = []
+    first = []  # one set of models for the summary and the explorer, the first recipe's: (exp, recipe, row, Run)
     try:
         progress.phase("baselines of the data")
         dataset = data_baselines.section(prof, out)
         for exp, rec in jobs:
-            rows.append(run_experiment(exp, rec, prof, data, out, seed, dataset, progress, data_baselines))
+            row, run = run_experiment(exp, rec, prof, data, out, seed, dataset, progress, data_baselines)
+            rows.append(row)
+            if rec == recipes[0]:
+                run.forget()  # its splits and test-set pass: the summary and the explorer need little of them
+                first.append((exp, rec, row, run))
             if not quiet:
                 tqdm.write(_progress_line(rows[-1]))
         progress.phase("summary figure")
-        # one set of models: the first recipe's
-        first = [(e, r, row) for (e, r), row in zip(jobs, rows) if r == recipes[0]]
         summary = _summary(first, dataset, out, data_baselines.test)
         progress.phase("explorer page")
-        explorer = explorer_section(out, [(e, r) for e, r, _ in first])
+        explorer = explorer_section(out, [(e, r) for e, r, _, _ in first], [run for *_, run in first])
     finally:
         progress.close()
     results = Results(profile=prof.name, data=data, recipes=[r.name for r in recipes], command=" ".join(sys.argv),
@@ -88,9 +91,10 @@ def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str |
     return results
 
 
-def explorer_section(out: Path, jobs: list) -> Explorer:
+def explorer_section(out: Path, jobs: list, runs: list[Run] | None = None) -> Explorer:
     """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
-    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
+    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why.
+    runs : the jobs' Runs where they are loaded already."""
     from ..errors import ConfigError
     from ..explore import explore
 
@@ -98,7 +102,7 @@ def explorer_section(out: Path, jobs: list) -> Explorer:
         return Explorer(skipped="no finished run")
     try:
         page = explore([run_path(out, r, e) for e, r in jobs], out / "explorer.html",
-                       title="Building Autoencoders in Keras — explorer")
+                       title="Building Autoencoders in Keras — explorer", runs=runs)
     except ConfigError as e:
         return Explorer(skipped=str(e))
     return Explorer(path="explorer.html", bytes=page["bytes"], runs=page["runs"], skipped_runs=page["skipped"])
@@ -106,8 +110,8 @@ def explorer_section(out: Path, jobs: list) -> Explorer:
 
 def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, out: Path, seed: int,
                    dataset: DatasetResult, progress: ReproduceProgress | None = None,
-                   data_baselines: DataBaselines | None = None) -> ExperimentResult:
-    """Train (or reuse) one experiment's run, then measure it and draw its figures.
+                   data_baselines: DataBaselines | None = None) -> tuple[ExperimentResult, Run]:
+    """Train (or reuse) one experiment's run, then measure it and draw its figures: (its result, the Run).
 
     `data_baselines` gives the same-size baselines (PCA, JPEG), computed once per dataset.
     """
@@ -134,7 +138,7 @@ def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, ou
         lr=config.train.learning_rate, train_limit=config.data.limit,
         train_seconds=round(sum(r["seconds"] for r in run.history), 1), metrics=metrics, history=run.history,
         **code, likelihood=likelihood, target=target, baselines=matched,
-        figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed))
+        figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed)), run
 
 
 def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
@@ -150,8 +154,8 @@ def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
 
 
 def _summary(first: list, dataset: DatasetResult, out: Path, test):
-    """The summary figure from the first recipe's runs ([(experiment, recipe, its result)]), one row each."""
-    rows = [(_summary_label(row, dataset), load_run(run_path(out, rec, exp))) for exp, rec, row in first]
+    """The summary figure from the first recipe's runs ([(experiment, recipe, its result, its Run)]), one row each."""
+    rows = [(_summary_label(row, dataset), run) for _, _, row, run in first]
     if not rows:
         return None
     return summary_figure(rows, test.images, out / "figures")
