@@ -3,6 +3,7 @@ timer around each phase (inclusive seconds and calls; nested phases overlap), wa
 the threads the `ae` command would choose for this machine's load (cli/cpu.py) and the load.
 
     PYTHONPATH=src python bench/reproduce_eval.py OUT LABEL [JSON] [--profile demo] [--seed 0]
+    python bench/reproduce_eval.py --table JSONL   # its lines as a markdown table (REPRODUCE_EVAL.md)
 
 OUT holds the runs of `ae reproduce --recipe fast --out OUT` (`--seed`: the seed they ran with:
 another seed is another config, which `reproduce` refuses). The data's own baselines are cached
@@ -18,11 +19,31 @@ import argparse
 import functools
 import json
 import os
+import sys
 import time
 from collections import defaultdict
 
+PHASES = ("Run.evaluate", "code_section", "probes (codes)", "target_section", "experiment_figures",
+          "explorer_section", "_summary")
+
+
+def table(path: str) -> str:
+    """The runs of a JSONL file this script wrote, one column each: wall, CPU, load, the main phases."""
+    runs = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    lines = ["| | " + " | ".join(r["label"] for r in runs) + " |", "|---" * (len(runs) + 1) + "|",
+             "| wall seconds | " + " | ".join(f"{r['wall_s']:.1f}" for r in runs) + " |",
+             "| CPU seconds | " + " | ".join(f"{r['cpu_s']:.1f}" for r in runs) + " |",
+             "| load (1 min) at the start | " + " | ".join(f"{r['loadavg_before'][0]:.2f}" for r in runs) + " |"]
+    for phase in PHASES:
+        lines.append(f"| `{phase}` | " + " | ".join(f"{r['phases'][phase][0]:.1f}" if phase in r["phases"] else "-"
+                                                 for r in runs) + " |")
+    return "\n".join(lines)
+
 
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:
+        print(table(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("label")
