@@ -128,3 +128,58 @@ def test_a_registered_model_trains_on_your_own_arrays_and_its_run_loads(tmp_path
     torch.testing.assert_close(again.reconstruct(x[:4]), run.reconstruct(x[:4]))
     sequences = ae.train("lstm", data=rng.random((32, 5, 7), dtype=np.float32), epochs=1, quiet=True)
     assert sequences.model.input_shape == (5, 7)
+
+@pytest.fixture(scope="module")
+def digit_runs(tmp_path_factory):
+    """A dense net, a conv denoiser and a VAE on digits, one epoch each, from their folders."""
+    out = tmp_path_factory.mktemp("evaluated")
+    specs = {"dense": dict(model="dense", code_size=8), "denoise": dict(model="conv", noise="gaussian:0.5"),
+             "vae": dict(model="vae")}
+    for name, spec in specs.items():
+        ae.train(spec.pop("model"), "digits", out=out / name, **FAST, **spec)
+    return {name: ae.load_run(out / name) for name in specs}
+
+
+@pytest.mark.parametrize("name", ["dense", "denoise", "vae"])
+def test_evaluate_reads_one_pass_and_its_numbers_are_those_of_separate_passes(digit_runs, name):
+    # Run.evaluate used to run the model three times over the split (the loss, reconstruct, encode):
+    # the one pass it keeps now (Run.outputs) must give exactly the numbers of those three
+    from autoencoders.evaluation.metrics import code_stats, psnr, reconstruction_metrics, ssim
+    from autoencoders.training.trainer import evaluate_loss
+
+    run = digit_runs[name]
+    inputs, targets, _ = run.split("test")
+    old = {k if k == "loss" else f"loss_{k}": v for k, v in evaluate_loss(run.model, inputs, targets).items()}
+    old.update(reconstruction_metrics(run.reconstruct(inputs), targets.cpu()))
+    old.update(code_stats(run.encode(inputs)))
+    if run.denoises:
+        old.update(input_psnr=psnr(inputs.cpu().clamp(0, 1), targets.cpu()),
+                   input_ssim=ssim(inputs.cpu().clamp(0, 1), targets.cpu()))
+    new = run.evaluate("test")
+    assert {k: new[k] for k in old} == old
+    outputs = run.outputs("test")
+    assert run.outputs("test") is outputs  # computed once per Run
+    assert torch.equal(outputs.recon, run.reconstruct(inputs)) and torch.equal(outputs.codes, run.encode(inputs))
+    x = inputs[:50].cpu()  # your own samples: scored as they are, and not kept
+    mine = run.evaluate(x)
+    assert mine["bce"] == reconstruction_metrics(run.reconstruct(x), x)["bce"] and mine["n"] == 50
+
+
+@pytest.mark.parametrize("name, metric", [("dense", "bce"), ("denoise", "psnr"), ("vae", "elbo")])
+def test_quality_of_the_kept_reconstructions_is_quality_of_a_new_pass(digit_runs, name, metric):
+    from autoencoders.evaluation.quality import quality
+
+    run = digit_runs[name]
+    inputs, targets, _ = run.split("test")
+    fresh = quality(run.model, inputs, targets, metric, seed=3)
+    assert quality(run.model, inputs, targets, metric, seed=3, recon=run.outputs("test").recon) == fresh
+    if metric != "elbo":  # the target reads the number Run.evaluate reports
+        assert fresh == run.evaluate("test")[metric]
+
+
+def test_forget_drops_what_a_run_kept_and_it_is_computed_again_the_same(digit_runs):
+    run = digit_runs["denoise"]
+    before = run.evaluate("test")
+    run.forget()
+    assert not run._splits and not run._outputs and run.data is None
+    assert run.evaluate("test") == before

@@ -292,3 +292,30 @@ def test_real_mnist_through_the_wheel_mirror(tmp_path):
     assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
     assert train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert float(train.images.min()) == 0.0 and float(train.images.max()) == 1.0
+
+
+def test_a_cached_file_is_hashed_once_per_process_until_it_changes_on_disk(tiny, monkeypatch):
+    # every load verified every cached file by reading and hashing it (MNIST: 55 MB per load): a file
+    # already verified is not hashed again while it stays as it was; one changed since still is
+    import os
+
+    monkeypatch.setattr(sources, "_VERIFIED", set())
+    hashed = []
+    real = sources._file_sha256
+    monkeypatch.setattr(sources, "_file_sha256", lambda path: hashed.append(path.name) or real(path))
+    folder = fetch("tiny", data_dir=tiny.data_dir, progress=False)
+    assert sorted(hashed) == ["tiny-images", "tiny-labels"]  # verified once downloaded
+    fetch("tiny", data_dir=tiny.data_dir)
+    fetch("tiny", data_dir=tiny.data_dir)
+    assert len(hashed) == 2
+    labels = folder / "tiny-labels"
+    before = labels.stat()
+    with open(labels, "r+b") as fh:  # the same size, in place, and its modification time put back
+        fh.write(bytes(b ^ 0xFF for b in tiny.files["tiny-labels"]))
+    os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(DataError, match="sha256 mismatch"):
+        fetch("tiny", data_dir=tiny.data_dir)
+    labels.write_bytes(tiny.files["tiny-labels"])  # put right: verified again, then trusted
+    fetch("tiny", data_dir=tiny.data_dir)
+    fetch("tiny", data_dir=tiny.data_dir)
+    assert hashed.count("tiny-labels") == 3 and hashed.count("tiny-images") == 1

@@ -377,3 +377,19 @@ def save_screenshot(driver, tmp_path):
     driver.save_screenshot(str(path))
     if os.environ.get("AE_EXPLORER_SCREENSHOT"):
         shutil.copy(path, os.environ["AE_EXPLORER_SCREENSHOT"])
+
+
+def test_runs_loaded_already_are_not_loaded_again_and_make_the_same_page(run_dir, tmp_path, monkeypatch):
+    # the report hands the explorer the runs it measured instead of it loading each again
+    loaded = api.load_run(run_dir)
+    plain = explore([run_dir], tmp_path / "plain.html")
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a run given loaded was loaded again")
+
+    monkeypatch.setattr(api, "load_run", no_loading)
+    given = explore([run_dir], tmp_path / "given.html", runs=[loaded])
+    assert given["runs"] == plain["runs"]
+    assert (tmp_path / "given.html").read_bytes() == (tmp_path / "plain.html").read_bytes()
+    with pytest.raises(ConfigError, match="1 loaded runs for 2 run directories"):
+        explore([run_dir, run_dir], tmp_path / "two.html", runs=[loaded])

@@ -101,3 +101,37 @@ def test_every_registered_model_exports(name, tmp_path):
         onnx_file = export_model(model, tmp_path / "m.onnx")
         session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
         np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], expected, **TOL)
+
+
+def test_onnx_exports_build_the_registry_once_and_write_the_same_files(run, tmp_path, monkeypatch):
+    # torch.onnx.export built its registry of ONNX functions for every export (~1 s each): exports now
+    # share one; the files must be byte for byte those of the plain export, and the plain export is
+    # what runs where torch's internal registry is not found
+    import contextlib
+    import sys
+
+    from torch.onnx._internal.exporter._registration import ONNXRegistry
+
+    from autoencoders import export
+
+    original = ONNXRegistry.__dict__["from_torchlib"]
+    builds = []
+
+    def counted(cls, *args, **kwargs):
+        builds.append(kwargs)
+        return original.__func__(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ONNXRegistry, "from_torchlib", classmethod(counted))
+    monkeypatch.setattr(export, "_REGISTRIES", {})
+    parts = ("encoder", "decoder", "autoencoder")
+    shared = [export_model(run, tmp_path / f"shared-{p}.onnx", part=p).read_bytes() for p in parts]
+    assert len(builds) == 1
+    assert ONNXRegistry.__dict__["from_torchlib"].__func__ is counted  # put back after each export
+    with monkeypatch.context() as m:
+        m.setattr(export, "_shared_registry", contextlib.nullcontext)
+        plain = [export_model(run, tmp_path / f"plain-{p}.onnx", part=p).read_bytes() for p in parts]
+    assert len(builds) == 4
+    assert shared == plain
+    monkeypatch.setitem(sys.modules, "torch.onnx._internal.exporter._registration", None)  # an import that fails
+    assert export_model(run, tmp_path / "fallback.onnx", part="decoder").read_bytes() == plain[1]
+    assert len(builds) == 5

@@ -51,3 +51,53 @@ def test_ssim_is_one_for_identical_images_and_falls_with_noise():
     assert 1.0 > ssim(slightly, clean) > ssim(very, clean)
     assert ssim(torch.rand(3, 64), torch.rand(3, 64)) is None  # flat vectors: no window fits
     assert reconstruction_metrics(clean, clean)["ssim"] == pytest.approx(1.0)
+
+
+def _skimage_ssim(recon, target, data_range=1.0):
+    """The reference: scikit-image's structural_similarity one image at a time, as `ssim` used to call it."""
+    from skimage.metrics import structural_similarity
+
+    r, t = recon.numpy(), target.numpy()
+    channels = r.ndim == 4
+    win = min(7, min(r.shape[-2:]) if min(r.shape[-2:]) % 2 else min(r.shape[-2:]) - 1)
+    scores = [structural_similarity(a, b, data_range=data_range, win_size=win, channel_axis=0 if channels else None)
+              for a, b in zip(r, t)]
+    return sum(scores) / len(scores)
+
+
+def _digit_pairs():
+    """Real-looking images: scikit-image's 8x8 digits upsampled to 24x24 (mostly black, smooth strokes),
+    against a blurred, noisy "reconstruction" of them."""
+    from sklearn.datasets import load_digits
+
+    x = torch.from_numpy(load_digits().images[:300] / 16.0).float()[:, None]
+    target = torch.nn.functional.interpolate(x, size=(24, 24), mode="bilinear", align_corners=False).clamp(0, 1)
+    g = torch.Generator().manual_seed(1)
+    blurred = torch.nn.functional.avg_pool2d(target, 3, stride=1, padding=1)
+    recon = (blurred + 0.03 * torch.randn(target.shape, generator=g)).clamp(0, 1)
+    return recon, target
+
+
+@pytest.mark.parametrize("shape", [(40, 1, 28, 28), (12, 3, 16, 16), (30, 28, 28), (9, 1, 6, 5), (700, 1, 9, 11)])
+def test_ssim_equals_scikit_image_on_random_images(shape):
+    # ssim is computed on whole batches in float64; it must equal scikit-image's call it replaced
+    # (uniform 7x7 window or the largest odd one that fits, sample covariance, channels averaged):
+    # exactly on float64 images, to float32 rounding on float32 ones (what scikit-image then computes in)
+    from autoencoders.evaluation import ssim
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(shape, generator=g)
+    recon = (target + 0.2 * torch.randn(shape, generator=g)).clamp(0, 1)
+    assert ssim(recon, target) == pytest.approx(_skimage_ssim(recon.double(), target.double()), rel=1e-10)
+    assert ssim(recon, target) == pytest.approx(_skimage_ssim(recon, target), rel=1e-5)
+    assert ssim(recon * 4 - 2, target * 4 - 2, data_range=4.0) == pytest.approx(
+        _skimage_ssim((recon * 4 - 2).double(), (target * 4 - 2).double(), data_range=4.0), rel=1e-10)
+
+
+def test_ssim_equals_scikit_image_on_real_looking_images():
+    from autoencoders.evaluation import ssim
+
+    recon, target = _digit_pairs()
+    assert ssim(recon, target) == pytest.approx(_skimage_ssim(recon.double(), target.double()), rel=1e-10)
+    assert ssim(recon, target) == pytest.approx(_skimage_ssim(recon, target), rel=1e-5)
+    assert ssim(target, target) == pytest.approx(1.0, rel=1e-12)

@@ -1,16 +1,23 @@
 """The generic trainer on scikit-learn's digits: learning, exact resume, NaN stop, logs."""
 
 import json
+import math
 
 import pytest
 import torch
 
 import autoencoders as ae
+from autoencoders.data import EVAL_BATCH, load_dataset
 from autoencoders.errors import TrainingError
 from autoencoders.models.dense import DenseAutoencoder
 from autoencoders.training.checkpoint import load_weights
 
 FAST = dict(data="digits", limit=128, batch_size=32, quiet=True)
+
+
+def _val_batches() -> int:
+    """Forward passes of one validation under FAST: digits' test split in batches of EVAL_BATCH."""
+    return math.ceil(len(load_dataset("digits", "test")) / EVAL_BATCH)
 
 
 def test_tiny_model_overfits_small_set():
@@ -35,11 +42,12 @@ def test_resume_equals_uninterrupted_bitwise(tmp_path, model, options):
 
 def test_nonfinite_loss_stops_with_epoch_and_batch_and_keeps_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
+    val_batches = _val_batches()
 
     def poisoned(self, z):
         calls["n"] += 1
-        # the contract check's one forward, then 4 train + 1 val calls per epoch
-        return {"bad": torch.tensor(float("nan"))} if calls["n"] == 1 + 5 + 3 else {}
+        # the contract check's one forward, then 4 train + val_batches val calls per epoch
+        return {"bad": torch.tensor(float("nan"))} if calls["n"] == 1 + 4 + val_batches + 3 else {}
 
     monkeypatch.setattr(DenseAutoencoder, "penalties", poisoned)
     with pytest.raises(TrainingError, match=r"epoch 2, batch 3"):
@@ -189,10 +197,12 @@ def test_a_loss_that_explodes_without_nan_stops_and_names_the_cure(tmp_path, mon
     # Regression: a finite loss growing a million-fold trained on to the end of the budget.
     calls = {"n": 0}
 
+    val_batches = _val_batches()
+
     def exploding(self, z):
         calls["n"] += 1
-        # the contract check's one forward, then 4 train + 1 val calls per epoch
-        return {"blowup": torch.tensor(1e6)} if calls["n"] > 1 + 5 + 4 else {}
+        # the contract check's one forward, then 4 train + val_batches val calls per epoch
+        return {"blowup": torch.tensor(1e6)} if calls["n"] > 1 + 4 + val_batches + 4 else {}
 
     monkeypatch.setattr(DenseAutoencoder, "penalties", exploding)
     with pytest.raises(TrainingError, match=r"loss diverged at epoch 3 .*checkpoint of epoch 2 was kept. "

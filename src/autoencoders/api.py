@@ -45,6 +45,16 @@ _DATA_KEYS = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """One pass of a run's model over a whole set (eval mode), on the CPU: the loss and its terms
+    ({"loss": ..., name: ...}, sample-weighted means), the reconstructions and the codes."""
+
+    terms: dict
+    recon: torch.Tensor
+    codes: torch.Tensor
+
+
 @dataclass
 class Run:
     """A trained model with the config that made it; methods take and return CPU tensors."""
@@ -55,6 +65,7 @@ class Run:
     history: list = field(default_factory=list)
     data: RunData | None = field(default=None, repr=False, compare=False)  # what `train` trained it on, if named
     _splits: dict = field(default_factory=dict, repr=False, compare=False)  # split name -> Batch
+    _outputs: dict = field(default_factory=dict, repr=False, compare=False)  # split name -> Outputs
 
     @property
     def device(self) -> torch.device:
@@ -136,6 +147,36 @@ class Run:
         return (samples(train) if train is not None else as_float(loaded.train.x),
                 samples(calibration) if calibration is not None else as_float(loaded.val.x))
 
+    def forget(self) -> None:
+        """Drop the data this Run holds to free its memory: the splits and passes it kept (`split`,
+        `outputs`: loaded and computed again when next asked for) and the training data `train`
+        left on it (`data`)."""
+        self._splits.clear()
+        self._outputs.clear()
+        self.data = None
+
+    def outputs(self, split: str = "test") -> Outputs:
+        """The model's pass over a split (`split`'s inputs against its targets): computed once per
+        Run and kept on it, so that every metric of the split reads the same reconstructions and codes."""
+        if split not in self._outputs:
+            inputs, targets, _ = self.split(split)
+            self._outputs[split] = self._pass(inputs, targets)
+        return self._outputs[split]
+
+    def _pass(self, inputs: torch.Tensor, targets: torch.Tensor) -> Outputs:
+        """One pass over (inputs, targets): the loss terms with the reconstructions and codes the
+        same forward passes computed (Output.recon, Output.z: `reconstruct` and `encode`)."""
+        recon, codes = [], []
+
+        def keep(out):
+            recon.append(out.recon.cpu())
+            codes.append(out.z.cpu())
+
+        terms = evaluate_loss(self.model, inputs, targets, keep=keep)
+        if sum(len(r) for r in recon) != len(inputs):  # under torchrun each rank saw its own rows
+            return Outputs(terms, self.reconstruct(inputs), self.encode(inputs))
+        return Outputs(terms, torch.cat(recon), torch.cat(codes))
+
     def split(self, split: str = "test") -> Batch:
         """(input, target, label) of a split, prepared as validation data (noise, binarization).
 
@@ -167,15 +208,16 @@ class Run:
         """
         if isinstance(data, str):
             split, (inputs, targets, _) = data, self.split(data)
+            outputs = self.outputs(split)
         else:
             x = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data, dtype=torch.float32)
             split, inputs, targets = "data", x.to(self.device), x.to(self.device)
+            outputs = self._pass(inputs, targets)
         result = {"split": split, "n": len(inputs), "model": self.config.model.name}
-        terms = evaluate_loss(self.model, inputs, targets)  # the total "loss" and its named terms
-        result.update({k if k == "loss" else f"loss_{k}": v for k, v in terms.items()})
-        recon = self.reconstruct(inputs)
-        result.update(reconstruction_metrics(recon, targets.cpu()))
-        result.update(code_stats(self.encode(inputs)))
+        # the total "loss" and its named terms
+        result.update({k if k == "loss" else f"loss_{k}": v for k, v in outputs.terms.items()})
+        result.update(reconstruction_metrics(outputs.recon, targets.cpu()))
+        result.update(code_stats(outputs.codes))
         if self.denoises and isinstance(data, str):
             result["input_psnr"] = psnr(inputs.cpu().clamp(0, 1), targets.cpu())
             result["input_ssim"] = ssim(inputs.cpu().clamp(0, 1), targets.cpu())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import threading
 import warnings
 from pathlib import Path
 
@@ -29,6 +30,8 @@ PARTS = ("encoder", "decoder", "autoencoder")
 FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pts": "torchscript", ".ts": "torchscript"}
 TABLES = {".npy": "npy", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _NAMES = {"encoder": ("x", "z"), "decoder": ("z", "probabilities"), "autoencoder": ("x", "probabilities")}
+_REGISTRIES: dict = {}  # (the registry class, its arguments) -> the ONNX registry built once (_shared_registry)
+_EXPORTING = threading.Lock()  # one export at a time holds the shared registry in place
 
 
 class Part(nn.Module):
@@ -88,7 +91,7 @@ def _onnx(module: Part, example: torch.Tensor, path: Path, metadata: dict) -> No
                           "pip install 'autoencoders[export]'") from None
     inp, out = _NAMES[module.part]
     batch = torch.export.Dim("batch")
-    with _quiet_exporter():
+    with _EXPORTING, _shared_registry(), _quiet_exporter():
         program = torch.onnx.export(module, (example,), dynamo=True, verbose=False, input_names=[inp],
                                     output_names=[out], dynamic_shapes=({0: batch},))
     with atomic_path(path) as tmp:
@@ -106,6 +109,39 @@ def _torchscript(module: Part, example: torch.Tensor, path: Path, metadata: dict
         traced = torch.jit.trace(module, example)
     with atomic_path(path) as tmp:
         torch.jit.save(traced, str(tmp), _extra_files=metadata)
+
+
+@contextlib.contextmanager
+def _shared_registry():
+    """Within: torch's ONNX registry (every aten operator's ONNX function, read from torchlib) built
+    once per process instead of once per export (~1 s each; an explorer page exports 14 graphs).
+
+    `torch.onnx.export` builds it with `ONNXRegistry.from_torchlib(opset_version=...)` and changes
+    it only for a `custom_translation_table`, which `export_model` never passes, so one registry
+    serves every export. An internal name, so where torch's differs (no such class or classmethod)
+    this does nothing and each export builds its own, as without it; the original is put back after.
+    """
+    try:
+        from torch.onnx._internal.exporter._registration import ONNXRegistry
+    except ImportError:
+        yield
+        return
+    build = ONNXRegistry.__dict__.get("from_torchlib")
+    if not isinstance(build, classmethod):
+        yield
+        return
+
+    def shared(cls, *args, **kwargs):
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _REGISTRIES:
+            _REGISTRIES[key] = build.__func__(cls, *args, **kwargs)
+        return _REGISTRIES[key]
+
+    ONNXRegistry.from_torchlib = classmethod(shared)
+    try:
+        yield
+    finally:
+        ONNXRegistry.from_torchlib = build
 
 
 @contextlib.contextmanager

@@ -180,12 +180,30 @@ def missing_files(spec: SourceSpec, folder: Path) -> list[FileSpec]:
     return missing
 
 
+_VERIFIED: set = set()  # the cached files whose sha256 this process checked, as _file_key names them
+
+
 def _check_cached(path: Path, f: FileSpec, name: str) -> None:
+    """Raise DataError unless the cached file holds f's sha256: hashed once per process while the
+    file stays as it was (its size, times and inode: a file written or replaced since is hashed again)."""
+    key = _file_key(path, f.sha256)
+    if key in _VERIFIED:
+        return
+    _compare(_file_sha256(path), f.sha256, str(path), _rerun(name, path))
+    _VERIFIED.add(key)
+
+
+def _file_key(path: Path, sha256: str) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, sha256)
+
+
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    _compare(digest.hexdigest(), f.sha256, str(path), _rerun(name, path))
+    return digest.hexdigest()
 
 
 def _rerun(name: str, path: Path) -> str:

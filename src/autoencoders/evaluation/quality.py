@@ -19,8 +19,12 @@ UNITS = {"bce": "per-pixel BCE", "psnr": "dB", "elbo": "nats per image"}
 
 @torch.no_grad()
 def quality(model, inputs: torch.Tensor, targets: torch.Tensor, metric: str, *, seed: int = 0,
-            batch_size: int = EVAL_BATCH) -> float:
-    """inputs, targets : (N, *input_shape) -> the metric over the whole set (eval mode)."""
+            batch_size: int = EVAL_BATCH, recon: torch.Tensor | None = None) -> float:
+    """inputs, targets : (N, *input_shape) -> the metric over the whole set (eval mode).
+
+    recon : the model's reconstructions of `inputs` where they are already computed (`Run.outputs`):
+        "bce" and "psnr" then score them instead of reconstructing again.
+    """
     was_training = model.training
     model.eval()
     try:
@@ -29,7 +33,9 @@ def quality(model, inputs: torch.Tensor, targets: torch.Tensor, metric: str, *, 
 
             g = torch.Generator(device=inputs.device).manual_seed(seed)
             return float(elbo(model, inputs, generator=g).mean())
-        recon = batched(model, lambda b: model(b).recon, inputs, batch_size).to(targets.device)
+        if recon is None:
+            recon = batched(model, lambda b: model(b).recon, inputs, batch_size)
+        recon = recon.to(targets.device)
         return psnr(recon.float(), targets) if metric == "psnr" else bce(recon.float(), targets)
     finally:
         model.train(was_training)

@@ -16,12 +16,14 @@ __all__ = ["explore", "write_page"]
 
 
 def explore(paths, out="explorer.html", *, title: str = "Autoencoder explorer", seed: int = 0,
-            trust_module=None) -> dict:
+            trust_module=None, runs=None) -> dict:
     """Write the explorer page for the run directories `paths` to `out` (an .html file).
 
     Returns {'path', 'bytes', 'runs': names shown, 'skipped': [{'name', 'reason'}]}.
     Runs are named by their folder (with its parent's name when two folders share one).
     trust_module : the classes of your own modules that may be imported (api.load_run).
+    runs : the api.Run of each of `paths`, in order, where the caller has them loaded already (the
+        report's): not loaded again.
     """
     from ..api import load_run
 
@@ -35,8 +37,10 @@ def explore(paths, out="explorer.html", *, title: str = "Autoencoder explorer", 
         if not (path / "config.json").is_file():
             raise ConfigError(f"RUN {path}: not a run directory (no config.json); "
                               "give folders written by `ae train` or `ae reproduce` (their runs/ subfolders)")
-    runs = [(name, load_run(path, trust_module=trust_module)) for name, path in zip(run_names(paths), paths)]
-    return write_page(runs, out, title=title, seed=seed)
+    if runs is not None and len(runs) != len(paths):
+        raise ConfigError(f"{len(runs)} loaded runs for {len(paths)} run directories")
+    loaded = runs if runs is not None else [load_run(path, trust_module=trust_module) for path in paths]
+    return write_page(list(zip(run_names(paths), loaded)), out, title=title, seed=seed)
 
 
 def run_names(paths: list[Path]) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..api import Run, is_finished, load_run, train
+from ..api import Run, is_finished, train
 from ..evaluation.metrics import bce, quantize_codes
 from ..evaluation.probes import probes
 from ..evaluation.quality import HIGHER_IS_BETTER, meets, quality
@@ -63,19 +63,22 @@ def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str |
     progress = ReproduceProgress({f"{r.name} {e.key}": (epochs_for(e, prof, r), _cost(e, prof, data_baselines.train))
                                   for e, r in jobs}, quiet=quiet)
     rows: list[ExperimentResult] = []
+    first = []  # one set of models for the summary and the explorer, the first recipe's: (exp, recipe, row, Run)
     try:
         progress.phase("baselines of the data")
         dataset = data_baselines.section(prof, out)
         for exp, rec in jobs:
-            rows.append(run_experiment(exp, rec, prof, data, out, seed, dataset, progress, data_baselines))
+            row, run = run_experiment(exp, rec, prof, data, out, seed, dataset, progress, data_baselines)
+            rows.append(row)
+            if rec == recipes[0]:
+                run.forget()  # its splits and test-set pass: the summary and the explorer need little of them
+                first.append((exp, rec, row, run))
             if not quiet:
                 tqdm.write(_progress_line(rows[-1]))
         progress.phase("summary figure")
-        # one set of models: the first recipe's
-        first = [(e, r, row) for (e, r), row in zip(jobs, rows) if r == recipes[0]]
         summary = _summary(first, dataset, out, data_baselines.test)
         progress.phase("explorer page")
-        explorer = explorer_section(out, [(e, r) for e, r, _ in first])
+        explorer = explorer_section(out, [(e, r) for e, r, _, _ in first], [run for *_, run in first])
     finally:
         progress.close()
     results = Results(profile=prof.name, data=data, recipes=[r.name for r in recipes], command=" ".join(sys.argv),
@@ -88,9 +91,10 @@ def reproduce(out="reproduce", *, profile: str | Profile = "demo", recipe: str |
     return results
 
 
-def explorer_section(out: Path, jobs: list) -> Explorer:
+def explorer_section(out: Path, jobs: list, runs: list[Run] | None = None) -> Explorer:
     """`out/explorer.html` for the first recipe's runs (fast, or modern of `both`: one set of models
-    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why."""
+    keeps the page light). Without the ONNX exporter installed it is skipped, and the report says why.
+    runs : the jobs' Runs where they are loaded already."""
     from ..errors import ConfigError
     from ..explore import explore
 
@@ -98,7 +102,7 @@ def explorer_section(out: Path, jobs: list) -> Explorer:
         return Explorer(skipped="no finished run")
     try:
         page = explore([run_path(out, r, e) for e, r in jobs], out / "explorer.html",
-                       title="Building Autoencoders in Keras — explorer")
+                       title="Building Autoencoders in Keras — explorer", runs=runs)
     except ConfigError as e:
         return Explorer(skipped=str(e))
     return Explorer(path="explorer.html", bytes=page["bytes"], runs=page["runs"], skipped_runs=page["skipped"])
@@ -106,8 +110,8 @@ def explorer_section(out: Path, jobs: list) -> Explorer:
 
 def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, out: Path, seed: int,
                    dataset: DatasetResult, progress: ReproduceProgress | None = None,
-                   data_baselines: DataBaselines | None = None) -> ExperimentResult:
-    """Train (or reuse) one experiment's run, then measure it and draw its figures.
+                   data_baselines: DataBaselines | None = None) -> tuple[ExperimentResult, Run]:
+    """Train (or reuse) one experiment's run, then measure it and draw its figures: (its result, the Run).
 
     `data_baselines` gives the same-size baselines (PCA, JPEG), computed once per dataset.
     """
@@ -134,23 +138,24 @@ def run_experiment(exp: Experiment, recipe: Recipe, prof: Profile, data: str, ou
         lr=config.train.learning_rate, train_limit=config.data.limit,
         train_seconds=round(sum(r["seconds"] for r in run.history), 1), metrics=metrics, history=run.history,
         **code, likelihood=likelihood, target=target, baselines=matched,
-        figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed))
+        figures=experiment_figures(run, exp, recipe.name, out / "figures", prof, seed)), run
 
 
 def target_section(run: Run, exp: Experiment, seed: int) -> TargetResult | None:
     """The experiment's quality target (presets.py) measured on the whole test split,
-    as `ae bench --to-quality` measures it (evaluation/quality.py)."""
+    as `ae bench --to-quality` measures it (evaluation/quality.py), on the test split's
+    reconstructions that Run.evaluate scored (`Run.outputs`)."""
     if exp.target is None:
         return None
     inputs, targets, _ = run.split("test")
-    value = quality(run.model, inputs, targets, exp.target.metric, seed=seed)
+    value = quality(run.model, inputs, targets, exp.target.metric, seed=seed, recon=run.outputs("test").recon)
     return TargetResult(metric=exp.target.metric, value=exp.target.value, measured=value,
                         reached=meets(value, exp.target.metric, exp.target.value))
 
 
 def _summary(first: list, dataset: DatasetResult, out: Path, test):
-    """The summary figure from the first recipe's runs ([(experiment, recipe, its result)]), one row each."""
-    rows = [(_summary_label(row, dataset), load_run(run_path(out, rec, exp))) for exp, rec, row in first]
+    """The summary figure from the first recipe's runs ([(experiment, recipe, its result, its Run)]), one row each."""
+    rows = [(_summary_label(row, dataset), run) for _, _, row, run in first]
     if not rows:
         return None
     return summary_figure(rows, test.images, out / "figures")
@@ -176,7 +181,7 @@ def code_section(run: Run, prof: Profile, seed: int) -> dict:
     seeded subset of training codes (None without labels): ExperimentResult's fields of those names."""
     train_in, _, train_y = run.split("train")
     test_in, test_target, test_y = run.split("test")
-    z_test = run.encode(test_in)
+    z_test = run.outputs("test").codes  # the codes Run.evaluate measured
     recon_8bit = run.decode(quantize_codes(z_test, bits=8)).clamp(1e-7, 1 - 1e-7)
     out = {"code_numel": int(z_test[0].numel()), "bce_code_8bit": bce(recon_8bit, test_target.cpu()), "probes": None}
     if train_y is None or test_y is None:

@@ -290,11 +290,12 @@ def _kept(epoch: int) -> str:
 
 
 @torch.no_grad()
-def evaluate(model, batches, *, precision: str = "fp32") -> dict:
+def evaluate(model, batches, *, precision: str = "fp32", keep=None) -> dict:
     """Sample-weighted mean of every loss term over an iterable of Batches, without autograd.
 
     Under torchrun each rank evaluates its own part of every batch and the sums are all-reduced,
-    so every rank sees the same numbers.
+    so every rank sees the same numbers. keep(output) hears each batch's Output (this rank's rows):
+    what the same pass gives besides the loss (reconstructions, codes).
     """
     was_training = model.training
     model.eval()
@@ -305,13 +306,15 @@ def evaluate(model, batches, *, precision: str = "fp32") -> dict:
         with autocast(inputs.device, precision):
             out = model(inputs, targets)
         _accumulate(sums, out, len(inputs))
+        if keep is not None:
+            keep(out)
         total += len(batch.input)
     model.train(was_training)
     return _reduce_means(sums, total)
 
 
 def evaluate_loss(model, inputs: torch.Tensor, targets: torch.Tensor, *, batch_size: int = EVAL_BATCH,
-                  precision: str = "fp32") -> dict:
+                  precision: str = "fp32", keep=None) -> dict:
     """`evaluate` over (inputs, targets) : (N, *sample_shape) each, in slices of `batch_size`."""
     slices = (Batch(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, len(inputs), batch_size))
-    return evaluate(model, slices, precision=precision)
+    return evaluate(model, slices, precision=precision, keep=keep)
