@@ -3,7 +3,7 @@
 The bar counts training work, not epochs: each experiment's epoch weighs its training samples
 times its model's cost per sample (a time model over FLOPs, activations and input values fitted
 to `make demo`'s epoch times), so an epoch of the dense net (~13 us per image) no longer counts as much as one
-of the denoising net (~500 us), which made the old per-epoch ETA wrong by 60%. The time left is
+of the denoising net (~200 us), which made the old per-epoch ETA wrong by 60%. The time left is
 measured, in two parts: training
 work left / training throughput so far, plus the experiments still to evaluate x the mean
 evaluation time so far (probes, t-SNE, baselines: up to a minute each, no batches to count).
@@ -19,10 +19,10 @@ from tqdm.auto import tqdm
 
 # A training step's time per sample, fitted (non-negative least squares on the relative error) to
 # the epoch times of `make demo` (docs/results/demo-seed{0,1}.json: 2 threads, the conv nets and
-# the LSTM in bf16): ~17 us per forward MFLOP, ~1.4 ns per activation value the model's modules
-# write (elementwise work, memory bound), ~12 ns per input value (the BCE's transcendental
+# the LSTM in bf16): ~11 us per forward MFLOP, ~1.9 ns per activation value the model's modules
+# write (elementwise work, memory bound), ~16 ns per input value (the BCE's transcendental
 # functions, the optimizer). tests/test_report_progress.py holds every experiment to it.
-US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 17.2, 1.4, 12.2
+US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 11.4, 1.9, 16.1
 
 
 def epoch_cost(model: str, options: dict, sample_shape: tuple, n_train: int) -> float:
