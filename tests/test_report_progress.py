@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from autoencoders.presets import EXPERIMENTS
 from autoencoders.report import progress as progress_module
 from autoencoders.report.pipeline import reproduce
-from autoencoders.presets import EXPERIMENTS
 from autoencoders.report.progress import ReproduceProgress, epoch_cost
 
 ROOT = Path(__file__).resolve().parents[1]
