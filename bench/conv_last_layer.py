@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from step_variants import ms_per_step as timed_steps  # bench/, beside this file
 
 from autoencoders.registry import create_model
 from autoencoders.training.setup import fast_layout
@@ -48,6 +49,7 @@ def as_written(model) -> None:
 
 
 def ms_per_step(name: str, variant: str, precision: str, steps: int) -> float:
+    """ms per training step of `name` as `variant` computes it (bench/step_variants.py's timer)."""
     torch.manual_seed(0)
     model = fast_layout(create_model(name, SHAPE), SHAPE)
     if variant == "modules as written":
@@ -63,12 +65,7 @@ def ms_per_step(name: str, variant: str, precision: str, steps: int) -> float:
         out.loss.backward()
         optimizer.step()
 
-    for i in range(5):
-        step(i)
-    start = time.perf_counter()
-    for i in range(steps):
-        step(i)
-    return (time.perf_counter() - start) / steps * 1000
+    return timed_steps(step, steps)
 
 
 def main() -> None:
