@@ -213,6 +213,8 @@ def test_a_ctrl_c_while_starting_is_held_back_until_the_imports_are_done(monkeyp
 
     monkeypatch.setattr(cpu, "configure", lambda: os.kill(os.getpid(), signal.SIGINT))
     monkeypatch.setattr(sys, "argv", ["ae", "models"])
+    # Python's own handler, as in a terminal (under nohup, or as a background job, SIGINT starts ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         assert console() == 130
         assert signal.getsignal(signal.SIGINT) is cli._on_sigint  # Ctrl-C raises again, remembered
