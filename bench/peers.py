@@ -118,9 +118,9 @@ def clean_env(threads: int) -> dict:
     return {k: v for k, v in os.environ.items() if k not in knobs} | {"OMP_NUM_THREADS": str(threads)}
 
 
-# `ae ...` as `python -m autoencoders` runs it, then the intra-op threads PyTorch ran with (`ae`'s own
-# choice when no thread variable is set) on the last line
-LAUNCH = ("import sys; from autoencoders.cli import main; rc = main(sys.argv[1:]); "
+# `ae ...` as the `ae` program runs it (its start-up included), then the intra-op threads
+# PyTorch ran with (`ae`'s own choice when no thread variable is set) on the last line
+LAUNCH = ("import sys; from autoencoders.cli import console; rc = console(); "
           "import torch; print('threads', torch.get_num_threads()); sys.exit(rc)")  # torch after ae's choice
 
 
