@@ -17,12 +17,14 @@ import time
 
 from tqdm.auto import tqdm
 
-# A training step's time per sample, fitted (non-negative least squares on the relative error) to
-# the epoch times of `make demo` (docs/results/demo-seed{0,1}.json: 2 threads, the conv nets and
-# the LSTM in bf16): ~11 us per forward MFLOP, ~1.9 ns per activation value the model's modules
-# write (elementwise work, memory bound), ~16 ns per input value (the BCE's transcendental
-# functions, the optimizer). tests/test_report_progress.py holds every experiment to it.
-US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 11.4, 1.9, 16.1
+# A training step's time per sample, fitted (the smallest worst ratio to each run's median) to the
+# epoch times of four `make demo` runs on two days' machines (docs/results/demo-seed{0,1}.json and
+# those of commit 3c8ac73: 2 threads, the conv nets and the LSTM in bf16): ~7.8 us per forward
+# MFLOP, ~2 ns per activation value the model's modules write (elementwise work, memory bound),
+# ~21 ns per input value (the BCE's transcendental functions, the optimizer). Machines differ in
+# how much faster bf16 is than fp32 and in per-step overhead, which this leaves out: the worst
+# experiment is 1.75x off its run's median. tests/test_report_progress.py holds every one to it.
+US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 7.8, 2.0, 20.8
 
 
 def epoch_cost(model: str, options: dict, sample_shape: tuple, n_train: int) -> float:
