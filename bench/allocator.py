@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--nets", default=",".join(NETS))
     parser.add_argument("--out", default="bench/ALLOCATOR.md")
     args = parser.parse_args()
+    unknown = sorted(set(args.nets.split(",")) - set(NETS))
+    if unknown:
+        parser.error(f"--nets: unknown {', '.join(unknown)} (choose from {', '.join(NETS)})")
     load = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
