@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 # epoch times of four `make demo` runs on two days' machines (docs/results/demo-seed{0,1}.json and
 # those of commit 3c8ac73: 2 threads, the conv nets and the LSTM in bf16): ~7.8 us per forward
 # MFLOP, ~2 ns per activation value the model's modules write (elementwise work, memory bound),
-# ~21 ns per input value (the BCE's transcendental functions, the optimizer). Machines differ in
-# how much faster bf16 is than fp32 and in per-step overhead, which this leaves out: the worst
-# experiment is 1.75x off its run's median. tests/test_report_progress.py holds every one to it.
+# ~21 ns per input value (the BCE's transcendental functions, the optimizer). The worst experiment
+# is 1.75x off its run's median, the runs' own spread (deep took 4 s and 6 s in two seeds of one
+# day; a per-step term fitted no better). tests/test_report_progress.py holds every one to it.
 US_PER_MFLOP, US_PER_K_ACTIVATIONS, US_PER_K_VALUES = 7.8, 2.0, 20.8
 
 
