@@ -7,7 +7,9 @@ For each model (MNIST-shaped random data, the article's batch size) it times the
 (forward + loss + backward + optimizer) with Adam's three implementations — a loop of ops per
 parameter (PyTorch's CPU default), `foreach` (multi-tensor), `fused` (one kernel; what the trainer
 uses) — and, with --compile, `torch.compile` of the model (first-call compile time reported
-apart). Variants alternate twice so drift on a shared machine shows. Then one profile of the
+apart), and *compiled step*: the model and Adam's step both compiled (`torch.compile(optimizer.step)`
+over foreach Adam: forward, backward and the update each one generated kernel where inductor can).
+Variants alternate twice so drift on a shared machine shows. Then one profile of the
 trainer's variant splits the step into matmul/conv, loss, optimizer and other elementwise work.
 The step's FLOPs over the time its matmuls/convolutions alone take is the fraction of the measured
 peak those kernels reach: a bound on the whole step that no optimization of the glue can beat.
@@ -35,13 +37,14 @@ MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::convolution", "mkld
 LOSS_OPS = ("log_sigmoid", "binary_cross_entropy", "sigmoid_backward")
 
 
-def make_step(name: str, adam: str, compiled: bool = False):
+def make_step(name: str, adam: str, compiled: bool = False, compiled_optimizer: bool = False):
     torch.manual_seed(0)
     shape = SHAPE.get(name, (784,))
     model = fast_layout(create_model(name, shape), shape)
     impl = {"foreach": False} if adam == "loop" else {adam: True}
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **impl)
     forward = torch.compile(model) if compiled else model
+    update = torch.compile(optimizer.step) if compiled_optimizer else optimizer.step
     data = torch.rand(4096, *shape)
     bs = BATCH[name]
 
@@ -50,7 +53,7 @@ def make_step(name: str, adam: str, compiled: bool = False):
         out = forward(x, x)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
-        optimizer.step()
+        update()
 
     return step
 
@@ -95,18 +98,20 @@ def main() -> None:
     parser.add_argument("--out", default="bench/STEPS.md")
     args = parser.parse_args()
     torch.set_flush_denormal(True)
-    variants = ["loop", "foreach", "fused"] + (["compiled"] if args.compile else [])
+    variants = ["loop", "foreach", "fused"] + (["compiled", "compiled step"] if args.compile else [])
     peak = machine.matmul_peak()
     print(f"matmul peak {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for name in args.models.split(","):
         times: dict = {v: [] for v in variants}
-        compile_s = None
-        steps = {v: make_step(name, "fused" if v == "compiled" else v, v == "compiled") for v in variants}
-        if args.compile:
+        compile_s = {}
+        adam = {"compiled": "fused", "compiled step": "foreach"}
+        steps = {v: make_step(name, adam.get(v, v), v.startswith("compiled"), v == "compiled step") for v in variants}
+        for v in ("compiled", "compiled step") if args.compile else ():
             start = time.perf_counter()
-            steps["compiled"](0)
-            compile_s = time.perf_counter() - start
+            steps[v](0)
+            steps[v](1)  # the optimizer's first step builds its state: a second graph
+            compile_s[v] = time.perf_counter() - start
         for _ in range(2):
             for v in variants:
                 times[v].append(ms_per_step(steps[v], args.steps))
@@ -124,7 +129,7 @@ def main() -> None:
 def write_markdown(path: str, variants: list, rows: list, peak: float) -> None:
     head = ["model", "batch"] + [f"{v} ms/step" for v in variants] + ["fused vs loop"]
     if "compiled" in variants:
-        head += ["compiled vs fused", "compile s"]
+        head += ["compiled vs fused", "compiled step vs fused", "compile s (model / step)"]
     head += ["matmul/conv", "loss", "optimizer", "other", "step % of peak", "matmul/conv kernels % of peak"]
     lines = [
         "# One training step, several ways (`bench/step_variants.py`)",
@@ -141,7 +146,8 @@ def write_markdown(path: str, variants: list, rows: list, peak: float) -> None:
         cells = [name, str(BATCH[name])] + [f"{ms[v]:.2f}" for v in variants]
         cells.append(f"{ms['loop'] / ms['fused']:.2f}x")
         if "compiled" in variants:
-            cells += [f"{ms['fused'] / ms['compiled']:.2f}x", f"{compile_s:.0f}"]
+            cells += [f"{ms['fused'] / ms['compiled']:.2f}x", f"{ms['fused'] / ms['compiled step']:.2f}x",
+                      f"{compile_s['compiled']:.0f} / {compile_s['compiled step']:.0f}"]
         cells += [f"{shares[k]:.0%}" for k in ("matmul/conv", "loss", "optimizer", "other")]
         cells += [f"{shares['step_peak']:.1%}", f"{shares['kernel_peak']:.1%}"]
         lines.append("| " + " | ".join(cells) + " |")
