@@ -35,6 +35,11 @@ SHAPE = {"conv": (1, 28, 28), "conv-denoise": (1, 28, 28), "lstm": (28, 28)}
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::convolution", "mkldnn_convolution",
               "aten::convolution_backward", "mkldnn_rnn", "aten::linear_backward")
 LOSS_OPS = ("log_sigmoid", "binary_cross_entropy", "sigmoid_backward")
+VARIANTS = {  # name: (Adam's implementation, model compiled, optimizer step compiled)
+    "loop": ("loop", False, False), "foreach": ("foreach", False, False), "fused": ("fused", False, False),
+    "compiled": ("fused", True, False), "compiled step": ("foreach", True, True),
+}
+COMPILED = ("compiled", "compiled step")  # timed only with --compile (slow to build)
 
 
 def make_step(name: str, adam: str, compiled: bool = False, compiled_optimizer: bool = False):
@@ -98,16 +103,15 @@ def main() -> None:
     parser.add_argument("--out", default="bench/STEPS.md")
     args = parser.parse_args()
     torch.set_flush_denormal(True)
-    variants = ["loop", "foreach", "fused"] + (["compiled", "compiled step"] if args.compile else [])
+    variants = [v for v in VARIANTS if args.compile or v not in COMPILED]
     peak = machine.matmul_peak()
     print(f"matmul peak {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for name in args.models.split(","):
         times: dict = {v: [] for v in variants}
         compile_s = {}
-        adam = {"compiled": "fused", "compiled step": "foreach"}
-        steps = {v: make_step(name, adam.get(v, v), v.startswith("compiled"), v == "compiled step") for v in variants}
-        for v in ("compiled", "compiled step") if args.compile else ():
+        steps = {v: make_step(name, *VARIANTS[v]) for v in variants}
+        for v in (v for v in variants if v in COMPILED):
             start = time.perf_counter()
             steps[v](0)
             steps[v](1)  # the optimizer's first step builds its state: a second graph
