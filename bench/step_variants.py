@@ -7,8 +7,9 @@ For each model (MNIST-shaped random data, the article's batch size) it times the
 (forward + loss + backward + optimizer) with Adam's three implementations — a loop of ops per
 parameter (PyTorch's CPU default), `foreach` (multi-tensor), `fused` (one kernel; what the trainer
 uses) — and, with --compile, `torch.compile` of the model (first-call compile time reported
-apart), and *compiled step*: the model and Adam's step both compiled (`torch.compile(optimizer.step)`
-over foreach Adam: forward, backward and the update each one generated kernel where inductor can).
+apart), *compiled step*: the model and Adam's step both compiled (`torch.compile(optimizer.step)`
+over foreach Adam: forward, backward and the update each their own graph), and *whole step*: the
+trainer's `--compile` (training/compiled_step.py: forward, backward and Adam's update in one graph).
 Variants alternate twice so drift on a shared machine shows. Then one profile of the
 trainer's variant splits the step into matmul/conv, loss, optimizer and other elementwise work.
 The step's FLOPs over the time its matmuls/convolutions alone take is the fraction of the measured
@@ -26,8 +27,10 @@ from torch.profiler import ProfilerActivity, profile
 
 from autoencoders.benchmark import machine
 from autoencoders.benchmark.suite import cases
+from autoencoders.config import TrainConfig
 from autoencoders.evaluation.flops import forward_flops
 from autoencoders.registry import create_model
+from autoencoders.training.compiled_step import CompiledStep
 from autoencoders.training.trainer import fast_layout
 
 BATCH = {name: batch for name, (batch, _) in cases().items()}  # the article's batch sizes, as `ae bench`
@@ -35,23 +38,27 @@ SHAPE = {"conv": (1, 28, 28), "conv-denoise": (1, 28, 28), "lstm": (28, 28)}
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::convolution", "mkldnn_convolution",
               "aten::convolution_backward", "mkldnn_rnn", "aten::linear_backward")
 LOSS_OPS = ("log_sigmoid", "binary_cross_entropy", "sigmoid_backward")
-VARIANTS = {  # name: (Adam's implementation, model compiled, optimizer step compiled)
-    "loop": ("loop", False, False), "foreach": ("foreach", False, False), "fused": ("fused", False, False),
-    "compiled": ("fused", True, False), "compiled step": ("foreach", True, True),
+VARIANTS = {  # name: (Adam's implementation, model compiled, optimizer step compiled, the whole step compiled)
+    "loop": ("loop", False, False, False), "foreach": ("foreach", False, False, False),
+    "fused": ("fused", False, False, False), "compiled": ("fused", True, False, False),
+    "compiled step": ("foreach", True, True, False), "whole step": ("fused", False, False, True),
 }
-COMPILED = ("compiled", "compiled step")  # timed only with --compile (slow to build)
+COMPILED = ("compiled", "compiled step", "whole step")  # timed only with --compile (slow to build)
 
 
-def make_step(name: str, adam: str, compiled: bool = False, compiled_optimizer: bool = False):
+def make_step(name: str, adam: str, compiled: bool = False, compiled_optimizer: bool = False, whole: bool = False):
     torch.manual_seed(0)
     shape = SHAPE.get(name, (784,))
     model = fast_layout(create_model(name, shape), shape)
     impl = {"foreach": False} if adam == "loop" else {adam: True}
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **impl)
-    forward = torch.compile(model) if compiled else model
-    update = torch.compile(optimizer.step) if compiled_optimizer else optimizer.step
     data = torch.rand(4096, *shape)
     bs = BATCH[name]
+    if whole:  # the trainer's `--compile` (training/compiled_step.py): forward, backward and update, one graph
+        whole_step = CompiledStep(model, optimizer, TrainConfig(compile=True, device="cpu"), torch.device("cpu"))
+        return lambda i: whole_step(*(data[(i * bs) % (len(data) - bs):][:bs],) * 2)
+    forward = torch.compile(model) if compiled else model
+    update = torch.compile(optimizer.step) if compiled_optimizer else optimizer.step
 
     def step(i: int) -> None:
         x = data[(i * bs) % (len(data) - bs):][:bs]
@@ -133,7 +140,7 @@ def main() -> None:
 def write_markdown(path: str, variants: list, rows: list, peak: float) -> None:
     head = ["model", "batch"] + [f"{v} ms/step" for v in variants] + ["fused vs loop"]
     if "compiled" in variants:
-        head += ["compiled vs fused", "compiled step vs fused", "compile s (model / step)"]
+        head += [f"{v} vs fused" for v in COMPILED] + ["compile s (model / step / whole)"]
     head += ["matmul/conv", "loss", "optimizer", "other", "step % of peak", "matmul/conv kernels % of peak"]
     lines = [
         "# One training step, several ways (`bench/step_variants.py`)",
@@ -150,8 +157,8 @@ def write_markdown(path: str, variants: list, rows: list, peak: float) -> None:
         cells = [name, str(BATCH[name])] + [f"{ms[v]:.2f}" for v in variants]
         cells.append(f"{ms['loop'] / ms['fused']:.2f}x")
         if "compiled" in variants:
-            cells += [f"{ms['fused'] / ms['compiled']:.2f}x", f"{ms['fused'] / ms['compiled step']:.2f}x",
-                      f"{compile_s['compiled']:.0f} / {compile_s['compiled step']:.0f}"]
+            cells += [f"{ms['fused'] / ms[v]:.2f}x" for v in COMPILED]
+            cells.append(" / ".join(f"{compile_s[v]:.0f}" for v in COMPILED))
         cells += [f"{shares[k]:.0%}" for k in ("matmul/conv", "loss", "optimizer", "other")]
         cells += [f"{shares['step_peak']:.1%}", f"{shares['kernel_peak']:.1%}"]
         lines.append("| " + " | ".join(cells) + " |")

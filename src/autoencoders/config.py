@@ -63,6 +63,8 @@ FIELD_HELP = {
     "clip_grad": "clip the gradients' global L2 norm to this (default: off)",
     "ema": "evaluate and save an exponential moving average of the weights with this decay, e.g. 0.999 "
            "(default: off, the last weights)",
+    "compile": "compile each training step (forward, backward, Adam's update) into one graph with torch.compile: "
+               "faster steps for the dense nets after a first step that compiles for seconds (Adam only, one process)",
 }
 
 
@@ -152,6 +154,7 @@ class TrainConfig:
     warmup: float = 0.0  # fraction of all steps spent ramping the lr up linearly from 0
     clip_grad: float | None = None  # clip the gradients' global L2 norm to this; None: off
     ema: float | None = None  # decay of the weights' moving average that is evaluated and saved; None: off
+    compile: bool = False  # one compiled graph per step (training/compiled_step.py); Adam only
 
     def __post_init__(self) -> None:
         self.validate()
@@ -180,6 +183,9 @@ class TrainConfig:
             raise ConfigError(f"clip_grad must be > 0, got {self.clip_grad}")
         if self.ema is not None and not 0.0 < float(self.ema) < 1.0:
             raise ConfigError(f"ema must be a decay in (0, 1), e.g. 0.999, got {self.ema}")
+        if self.compile and self.optimizer != "adam":
+            raise ConfigError(f"compile: the compiled step implements Adam's update only, not {self.optimizer}; "
+                              "use --optimizer adam or train without --compile")
 
     @property
     def learning_rate(self) -> float:

@@ -32,6 +32,7 @@ from ..data import EVAL_BATCH, Batch, as_source
 from ..errors import ConfigError, DataError, TrainingError
 from . import distributed as dist
 from .checkpoint import load_state, unwrap
+from .compiled_step import CompiledStep
 from .ema import WeightAverage
 from .schedule import lr_at, set_lr
 from .setup import autocast, fast_layout, flush_denormals, make_optimizer, resolve_device, resolve_precision  # noqa: F401
@@ -79,10 +80,17 @@ class Trainer:
         self.config = dataclasses.replace(config, precision=resolve_precision(config.precision, self.device))
         self.model = model.to(self.device)
         self.optimizer = make_optimizer(self.model, config)
+        self.compiled = self._compiled_step() if config.compile else None
         self.average = WeightAverage(unwrap(self.model), config.ema) if config.ema is not None else None
         self.callbacks = list(callbacks)
         self.max_steps = max_steps
         self.state = TrainerState()
+
+    def _compiled_step(self) -> CompiledStep:
+        if dist.world_size() > 1:
+            raise ConfigError("compile: the compiled step runs in one process; train without --compile under "
+                              "--nproc / torchrun (DDP overlaps its gradient all-reduce with the eager backward)")
+        return CompiledStep(self.model, self.optimizer, self.config, self.device)
 
     def fit(self, train, val=None, *, resume_from=None) -> list[dict]:
         """Train on `train` (validating on `val` after each epoch); returns this call's history records.
@@ -196,19 +204,26 @@ class Trainer:
         """One optimizer step on this rank's part of `batch`; returns the detached loss."""
         tc = self.config
         (x, target), scale = dist.shard(batch.input, batch.target)
-        with autocast(self.device, tc.precision):
-            out = model(x, target)
-        self.optimizer.zero_grad(set_to_none=True)
-        (out.loss * scale if scale != 1.0 else out.loss).backward()
-        if tc.clip_grad is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
         set_lr(self.optimizer, lr_at(self.state.step, total_steps, tc.learning_rate, tc.schedule, tc.warmup))
-        self.optimizer.step()
+        if self.compiled is not None and self.compiled.takes(x):
+            loss, terms = self.compiled(x, target)
+        else:
+            loss, terms = self._eager_step(model, x, target, scale)
         self.state.step += 1
         if self.average is not None:
             self.average.update(self.state.step)
-        _accumulate(sums, out, len(x))
-        return out.loss.detach()
+        _accumulate(sums, loss, terms, len(x))
+        return loss
+
+    def _eager_step(self, model, x, target, scale: float) -> tuple[torch.Tensor, dict]:
+        with autocast(self.device, self.config.precision):
+            out = model(x, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        (out.loss * scale if scale != 1.0 else out.loss).backward()
+        if self.config.clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.clip_grad)
+        self.optimizer.step()
+        return out.loss.detach(), out.terms
 
 
 def batches_per_epoch(n: int, bs: int) -> int:
@@ -219,8 +234,8 @@ def batches_per_epoch(n: int, bs: int) -> int:
     return n_batches
 
 
-def _accumulate(sums: dict, out, weight: int) -> None:
-    for name, value in {"loss": out.loss, **out.terms}.items():
+def _accumulate(sums: dict, loss: torch.Tensor, terms: dict, weight: int) -> None:
+    for name, value in {"loss": loss, **terms}.items():
         sums[name] = sums.get(name, 0.0) + value.detach().float() * weight
 
 
@@ -305,7 +320,7 @@ def evaluate(model, batches, *, precision: str = "fp32", keep=None) -> dict:
         (inputs, targets), _ = dist.shard(batch.input, batch.target)
         with autocast(inputs.device, precision):
             out = model(inputs, targets)
-        _accumulate(sums, out, len(inputs))
+        _accumulate(sums, out.loss, out.terms, len(inputs))
         if keep is not None:
             keep(out)
         total += len(batch.input)
