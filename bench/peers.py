@@ -1,7 +1,7 @@
 """Seconds per epoch of `ae train` beside Keras 3 on JAX and on TensorFlow, on MNIST, in one run.
 
     python bench/peers.py [--nets dense,deep,vae,conv,conv-denoise] [--epochs 3] [--peers jax,tf]
-                          [--pairing cheap|all|issue] [--rounds 1] [--threads 2] [--ours-auto]
+                          [--pairing cheap|all|issue] [--rounds 1] [--threads 2] [--ours-auto] [--ours-compile]
                           [--venvs DIR] [--setup-only] [--limit N] [--out bench/PEERS.md]
 
 The peers live in their own virtual environments under --venvs (default
@@ -124,12 +124,18 @@ LAUNCH = ("import sys; from autoencoders.cli import console; rc = console(); "
           "import torch; print('threads', torch.get_num_threads()); sys.exit(rc)")  # torch after ae's choice
 
 
-def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, auto: bool = False) -> dict:
-    """`ae train` on --threads threads (with `ae`'s bounded spin), or with `auto` as `ae` chooses them."""
-    out = tmp / f"ours-{net}"
+# our sides: (column label, `ae train` options, threads as `ae` picks them rather than --threads)
+OURS = {"ours": ("ours", (), False), "ours-auto": ("ours, `ae`'s threads", (), True),
+        "ours-compile": ("ours, `--compile`", ("--compile",), False)}
+
+
+def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, side: str = "ours") -> dict:
+    """`ae train` on --threads threads (with `ae`'s bounded spin), or as `ae` chooses them (ours-auto)."""
+    _, options, auto = OURS[side]
+    out = tmp / f"{side}-{net}"
     cmd = [sys.executable, "-c", LAUNCH, "train", net, "--data", "mnist", "--epochs", str(args.epochs + 1),
            "--batch-size", str(batch), "--optimizer", "adam", "--lr", "1e-3", "--quiet", "--offline", "--overwrite",
-           "--out", str(out)]
+           "--out", str(out), *options]
     if data_opts.get("noise"):
         cmd += ["--noise", data_opts["noise"]]
     if args.limit:
@@ -195,6 +201,9 @@ def main() -> None:
     parser.add_argument("--ours-auto", action="store_true",
                         help="also run ours with the threads `ae` picks itself (all cores on a quiet machine, the "
                              "idle ones on a busy one): its own default, the one that matters under load")
+    parser.add_argument("--ours-compile", action="store_true",
+                        help="also run ours with `ae train --compile` (the whole step one compiled graph; its first, "
+                             "compiling epoch is not measured, as the peers' is not)")
     parser.add_argument("--setup-only", action="store_true", help="make the peers' venvs and stop")
     parser.add_argument("--out", default="bench/PEERS.md", help="the table; its .json beside it")
     parser.add_argument("--from-json", type=Path, default=None,
@@ -234,11 +243,11 @@ def main() -> None:
             for net in nets:
                 batch, data_opts = case(net)
                 which = [p for p in pythons if PAIRINGS[args.pairing](net, p)]
-                for side in ["ours", *(["ours-auto"] if args.ours_auto else []), *which]:
+                for side in [*ours_sides(args), *which]:
                     record = {"round": r, "net": net, "side": side, "batch": batch, "load_at_start": os.getloadavg()[0]}
                     begin = time.perf_counter()
                     if side.startswith("ours"):
-                        result = run_ours(net, batch, data_opts, args, Path(tmp), auto=side == "ours-auto")
+                        result = run_ours(net, batch, data_opts, args, Path(tmp), side)
                     else:
                         result = run_peer(pythons[side], PEERS[side][1], net, batch, data_opts, mnist, args, Path(tmp))
                     record |= result | {"wall_s": round(time.perf_counter() - begin, 1)}
@@ -261,7 +270,7 @@ def main() -> None:
         "pins": {p: list(PEERS[p][2]) for p in peers}, "venv_setup_s": setup_s, "install_errors": install_errors,
         "epochs_measured": args.epochs, "rounds": args.rounds, "limit": args.limit, "pairing": args.pairing,
         "params_ours": {net: our_params(net) for net in nets},
-        "sides": ["ours", *(["ours-auto"] if args.ours_auto else []), *peers],
+        "sides": [*ours_sides(args), *peers],
     }
     sides = meta["sides"]
     table = summarize(runs, nets, sides, meta)
@@ -270,6 +279,10 @@ def main() -> None:
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1) + "\n")
     out.write_text(render(table, meta, sides, runs))
     print(out.read_text())
+
+
+def ours_sides(args) -> list:
+    return ["ours", *(["ours-auto"] if args.ours_auto else []), *(["ours-compile"] if args.ours_compile else [])]
 
 
 def summarize(runs: list[dict], nets: list, sides: list, meta: dict) -> list[dict]:
@@ -303,7 +316,7 @@ def _s(v) -> str:
 def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
     m = meta["machine"]
     peers = [s for s in sides if s in PEERS]
-    labels = {"ours": "ours", "ours-auto": "ours, `ae`'s threads"} | {p: PEERS[p][0] for p in peers}
+    labels = {side: label for side, (label, _, _) in OURS.items()} | {p: PEERS[p][0] for p in peers}
     v = meta["versions"]
     versions = [f"ours: torch {v['ours']['torch']}, Python {v['ours']['python']}"]
     for p in peers:
@@ -332,11 +345,15 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
         + ". Ratio: peer's seconds over ours (above 1: ours is faster); **bold** the issue's pair "
         "(dense/deep/vae against Keras-JAX, the conv nets against Keras-TF)."
         + (" ours, `ae`'s threads: `ae train` with no thread variable set, as a user runs it: it takes the "
-           "cores left idle when it starts (cli/cpu.py; the count it took in brackets)." if auto else ""),
+           "cores left idle when it starts (cli/cpu.py; the count it took in brackets)." if auto else "")
+        + (" ours, `--compile`: `ae train --compile`, the whole step (forward, backward, Adam's update) one "
+           "torch.compile graph (training/compiled_step.py); its first epoch compiles and is not measured, as the "
+           "peers' is not." if "ours-compile" in sides else ""),
         "",
     ]
+    compared = [s for s in sides if s in OURS and not OURS[s][2]]  # on the peers' threads
     head = ["net", "batch", "params"] + [f"{labels[s]} s/epoch" for s in sides] + \
-           [f"{labels[p]} / ours" for p in peers]
+           [f"{labels[p]} / {labels[o]}" for o in compared for p in peers]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     notes = []
     for row in table:
@@ -346,9 +363,10 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
             if side == "ours-auto" and row.get("ours-auto_threads"):
                 cell += f" ({','.join(map(str, row['ours-auto_threads']))})"
             cells.append(cell)
-        for p in peers:
-            ratio = f"{row[p] / row['ours']:.2f}" if row.get(p) and row.get("ours") else "—"
-            cells.append(f"**{ratio}**" if ISSUE_PAIRING[row["net"]] == p and ratio != "—" else ratio)
+        for o in compared:
+            for p in peers:
+                ratio = f"{row[p] / row[o]:.2f}" if row.get(p) and row.get(o) else "—"
+                cells.append(f"**{ratio}**" if ISSUE_PAIRING[row["net"]] == p and ratio != "—" else ratio)
         lines.append("| " + " | ".join(cells) + " |")
         for side in sides:
             if f"{side}_error" in row:
