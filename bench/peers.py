@@ -1,7 +1,7 @@
 """Seconds per epoch of `ae train` beside Keras 3 on JAX and on TensorFlow, on MNIST, in one run.
 
     python bench/peers.py [--nets dense,deep,vae,conv,conv-denoise] [--epochs 3] [--peers jax,tf]
-                          [--pairing cheap|all|issue] [--rounds 1] [--threads 2] [--ours-auto] [--ours-compile]
+                          [--pairing cheap|all|issue] [--rounds 1] [--threads 2] [--ours ours,ours-compile]
                           [--venvs DIR] [--setup-only] [--limit N] [--out bench/PEERS.md]
 
 The peers live in their own virtual environments under --venvs (default
@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -52,9 +53,20 @@ from autoencoders.data.sources import fetch  # noqa: E402
 from autoencoders.registry import create_model, model_defaults  # noqa: E402
 
 KERAS = "keras==3.15.1"
-PEERS = {  # name: (column label, KERAS_BACKEND, exact pins)
-    "jax": ("Keras-JAX", "jax", (KERAS, "jax==0.10.2", "jaxlib==0.10.2")),
-    "tf": ("Keras-TF", "tensorflow", (KERAS, "tensorflow-cpu==2.21.0")),
+PINS = {"jax": (KERAS, "jax==0.10.2", "jaxlib==0.10.2"), "tf": (KERAS, "tensorflow-cpu==2.21.0")}  # one venv each
+
+
+class Peer(NamedTuple):
+    label: str
+    backend: str  # KERAS_BACKEND
+    policy: str  # Keras's global dtype policy
+    venv: str  # its key in PINS
+
+
+PEERS = {
+    "jax": Peer("Keras-JAX", "jax", "float32", "jax"),
+    "jax-bf16": Peer("Keras-JAX, mixed_bfloat16", "jax", "mixed_bfloat16", "jax"),
+    "tf": Peer("Keras-TF", "tensorflow", "float32", "tf"),
 }
 ISSUE_PAIRING = {"dense": "jax", "deep": "jax", "vae": "jax", "conv": "tf", "conv-denoise": "tf"}
 NETS = tuple(ISSUE_PAIRING)
@@ -126,7 +138,8 @@ LAUNCH = ("import sys; from autoencoders.cli import console; rc = console(); "
 
 # our sides: (column label, `ae train` options, threads as `ae` picks them rather than --threads)
 OURS = {"ours": ("ours", (), False), "ours-auto": ("ours, `ae`'s threads", (), True),
-        "ours-compile": ("ours, `--compile`", ("--compile",), False)}
+        "ours-compile": ("ours, `--compile`", ("--compile",), False),
+        "ours-compile-auto": ("ours, `--compile --precision auto`", ("--compile", "--precision", "auto"), False)}
 
 
 def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, side: str = "ours") -> dict:
@@ -150,15 +163,18 @@ def run_ours(net: str, batch: int, data_opts: dict, args, tmp: Path, side: str =
         return {"error": f"`ae train` exited {done.returncode}: {(done.stdout + done.stderr)[-TAIL:].strip()}"}
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     threads = int(done.stdout.split()[-1])
+    precision = json.loads((out / "config.json").read_text())["train"]["precision"]  # "auto" as it was resolved
     return {"seconds": [r["seconds"] for r in history], "loss": [r["train"]["loss"] for r in history],
-            "val_loss": [r["val"]["loss"] for r in history], "threads": threads}
+            "val_loss": [r["val"]["loss"] for r in history], "threads": threads, "precision": precision}
 
 
-def run_peer(python: Path, backend: str, net: str, batch: int, data_opts: dict, mnist: Path, args, tmp: Path) -> dict:
-    out = tmp / f"{backend}-{net}.json"
+def run_peer(python: Path, peer: str, net: str, batch: int, data_opts: dict, mnist: Path, args, tmp: Path) -> dict:
+    backend, policy = PEERS[peer].backend, PEERS[peer].policy
+    out = tmp / f"{peer}-{net}.json"
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in model_defaults(net).items()}
     cmd = [str(python), str(CHILD), "--net", net, "--batch", str(batch), "--epochs", str(args.epochs + 1),
-           "--options", json.dumps(options), "--mnist", str(mnist), "--threads", str(args.threads), "--json", str(out)]
+           "--options", json.dumps(options), "--mnist", str(mnist), "--threads", str(args.threads),
+           "--dtype-policy", policy, "--json", str(out)]
     noise = data_opts.get("noise")
     if noise:
         kind, level = noise.split(":")
@@ -198,12 +214,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images (a smoke run)")
     parser.add_argument("--venvs", type=Path, default=None,
                         help="folder of the peers' venvs (default ~/.cache/autoencoders/peers)")
-    parser.add_argument("--ours-auto", action="store_true",
-                        help="also run ours with the threads `ae` picks itself (all cores on a quiet machine, the "
-                             "idle ones on a busy one): its own default, the one that matters under load")
-    parser.add_argument("--ours-compile", action="store_true",
-                        help="also run ours with `ae train --compile` (the whole step one compiled graph; its first, "
-                             "compiling epoch is not measured, as the peers' is not)")
+    parser.add_argument("--ours", default="ours",
+                        help="comma-separated, of " + ",".join(OURS) + ": ours-auto takes the threads `ae` picks "
+                             "itself (all cores on a quiet machine, the idle ones on a busy one); ours-compile "
+                             "trains with `--compile` (its first, compiling epoch is not measured, as the peers' "
+                             "is not), ours-compile-auto with `--compile --precision auto` too")
     parser.add_argument("--setup-only", action="store_true", help="make the peers' venvs and stop")
     parser.add_argument("--out", default="bench/PEERS.md", help="the table; its .json beside it")
     parser.add_argument("--from-json", type=Path, default=None,
@@ -213,7 +228,10 @@ def main() -> None:
         saved = json.loads(args.from_json.read_text())
         Path(args.out).write_text(render(saved["table"], saved["meta"], saved["meta"]["sides"], saved["runs"]))
         return
-    nets, peers = args.nets.split(","), args.peers.split(",")
+    nets, peers, ours = args.nets.split(","), args.peers.split(","), args.ours.split(",")
+    for o in ours:
+        if o not in OURS:
+            parser.error(f"unknown side of ours {o!r}: choose from {','.join(OURS)}")
     for n in nets:
         if n not in NETS:
             parser.error(f"unknown net {n!r}: choose from {','.join(NETS)}")
@@ -226,10 +244,10 @@ def main() -> None:
     venv_root = args.venvs or default_venvs()
     pythons, install_errors, setup_s = {}, {}, {}
     for p in peers:
-        python, error, seconds = ensure_venv(venv_root, p, PEERS[p][2])
+        python, error, seconds = ensure_venv(venv_root, PEERS[p].venv, PINS[PEERS[p].venv])
         setup_s[p] = round(seconds, 1)
         if error:
-            print(f"[peers] {PEERS[p][0]}: install failed: {error}", flush=True)
+            print(f"[peers] {PEERS[p].label}: install failed: {error}", flush=True)
             install_errors[p] = error
         else:
             pythons[p] = python
@@ -243,13 +261,13 @@ def main() -> None:
             for net in nets:
                 batch, data_opts = case(net)
                 which = [p for p in pythons if PAIRINGS[args.pairing](net, p)]
-                for side in [*ours_sides(args), *which]:
+                for side in [*ours, *which]:
                     record = {"round": r, "net": net, "side": side, "batch": batch, "load_at_start": os.getloadavg()[0]}
                     begin = time.perf_counter()
                     if side.startswith("ours"):
                         result = run_ours(net, batch, data_opts, args, Path(tmp), side)
                     else:
-                        result = run_peer(pythons[side], PEERS[side][1], net, batch, data_opts, mnist, args, Path(tmp))
+                        result = run_peer(pythons[side], side, net, batch, data_opts, mnist, args, Path(tmp))
                     record |= result | {"wall_s": round(time.perf_counter() - begin, 1)}
                     record["median_s"] = measured(record)
                     runs.append(record)
@@ -267,10 +285,11 @@ def main() -> None:
         "load_average_start": [round(v, 2) for v in load_start],
         "load_average_end": [round(v, 2) for v in os.getloadavg()],
         "versions": {"ours": {"torch": torch.__version__, "python": platform.python_version()}, **peer_versions},
-        "pins": {p: list(PEERS[p][2]) for p in peers}, "venv_setup_s": setup_s, "install_errors": install_errors,
+        "pins": {p: list(PINS[PEERS[p].venv]) for p in peers}, "venv_setup_s": setup_s,
+        "install_errors": install_errors,
         "epochs_measured": args.epochs, "rounds": args.rounds, "limit": args.limit, "pairing": args.pairing,
         "params_ours": {net: our_params(net) for net in nets},
-        "sides": [*ours_sides(args), *peers],
+        "sides": [*ours, *peers],
     }
     sides = meta["sides"]
     table = summarize(runs, nets, sides, meta)
@@ -279,10 +298,6 @@ def main() -> None:
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "table": table, "runs": runs}, indent=1) + "\n")
     out.write_text(render(table, meta, sides, runs))
     print(out.read_text())
-
-
-def ours_sides(args) -> list:
-    return ["ours", *(["ours-auto"] if args.ours_auto else []), *(["ours-compile"] if args.ours_compile else [])]
 
 
 def summarize(runs: list[dict], nets: list, sides: list, meta: dict) -> list[dict]:
@@ -301,6 +316,7 @@ def summarize(runs: list[dict], nets: list, sides: list, meta: dict) -> list[dic
                 row[f"{side}_loss"], row[f"{side}_val_loss"] = last["loss"][-1], last["val_loss"][-1]
             if side.startswith("ours"):
                 row[f"{side}_threads"] = sorted({x["threads"] for x in mine if "threads" in x})
+                row[f"{side}_precision"] = sorted({x["precision"] for x in mine if "precision" in x})
             else:
                 params = {x["params"] for x in mine if "params" in x}
                 if params and params != {row["params"]}:
@@ -316,14 +332,16 @@ def _s(v) -> str:
 def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
     m = meta["machine"]
     peers = [s for s in sides if s in PEERS]
-    labels = {side: label for side, (label, _, _) in OURS.items()} | {p: PEERS[p][0] for p in peers}
+    labels = {side: label for side, (label, _, _) in OURS.items()} | {p: PEERS[p].label for p in peers}
     v = meta["versions"]
     versions = [f"ours: torch {v['ours']['torch']}, Python {v['ours']['python']}"]
-    for p in peers:
-        if v.get(p):
-            versions.append(f"{labels[p]}: " + ", ".join(f"{k} {x}" for k, x in v[p].items()))
+    for venv in dict.fromkeys(PEERS[p].venv for p in peers):  # jax and jax-bf16 share one
+        shown = next((v[p] for p in peers if PEERS[p].venv == venv and v.get(p)), None)
+        if shown:
+            versions.append(f"Keras-{PEERS[next(p for p in peers if PEERS[p].venv == venv)].backend}: "
+                            + ", ".join(f"{k} {x}" for k, x in shown.items()))
     for p in meta["install_errors"]:
-        versions.append(f"{PEERS[p][0]}: not installed (`{' '.join(meta['pins'][p])}` failed, see the notes)")
+        versions.append(f"{PEERS[p].label}: not installed (`{' '.join(meta['pins'][p])}` failed, see the notes)")
     la, lb = meta["load_average_start"], meta["load_average_end"]
     auto = "ours-auto" in sides
     lines = [
@@ -342,8 +360,8 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
         f"images. Median of {meta['epochs_measured']} epoch(s) after a first (compiling) one"
         + (f", median over {meta['rounds']} rounds" if meta["rounds"] > 1 else "")
         + ". params: ours; each peer's count is checked equal (a mismatch is listed in the notes)"
-        + ". Ratio: peer's seconds over ours (above 1: ours is faster); **bold** the issue's pair "
-        "(dense/deep/vae against Keras-JAX, the conv nets against Keras-TF)."
+        + ". Ratio: the issue's peer's seconds (dense/deep/vae: Keras-JAX, the conv nets: Keras-TF, both in "
+        "Keras's default float32) over ours (above 1: ours is faster)."
         + (" ours, `ae`'s threads: `ae train` with no thread variable set, as a user runs it: it takes the "
            "cores left idle when it starts (cli/cpu.py; the count it took in brackets)." if auto else "")
         + (" ours, `--compile`: `ae train --compile`, the whole step (forward, backward, Adam's update) one "
@@ -353,7 +371,7 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
     ]
     compared = [s for s in sides if s in OURS and not OURS[s][2]]  # on the peers' threads
     head = ["net", "batch", "params"] + [f"{labels[s]} s/epoch" for s in sides] + \
-           [f"{labels[p]} / {labels[o]}" for o in compared for p in peers]
+           [f"issue's peer / {labels[o]}" for o in compared]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     notes = []
     for row in table:
@@ -363,10 +381,9 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
             if side == "ours-auto" and row.get("ours-auto_threads"):
                 cell += f" ({','.join(map(str, row['ours-auto_threads']))})"
             cells.append(cell)
+        pair = row.get(ISSUE_PAIRING[row["net"]])
         for o in compared:
-            for p in peers:
-                ratio = f"{row[p] / row[o]:.2f}" if row.get(p) and row.get(o) else "—"
-                cells.append(f"**{ratio}**" if ISSUE_PAIRING[row["net"]] == p and ratio != "—" else ratio)
+            cells.append(f"**{pair / row[o]:.2f}**" if pair and row.get(o) else "—")
         lines.append("| " + " | ".join(cells) + " |")
         for side in sides:
             if f"{side}_error" in row:
@@ -374,6 +391,9 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
             if f"{side}_params_mismatch" in row:
                 notes.append(f"{row['net']}, {labels[side]}: {row[f'{side}_params_mismatch']} parameters, ours "
                              f"{row['params']}: not the same net")
+        for side in sides:
+            if "--precision" in OURS.get(side, ("", ()))[1] and row.get(f"{side}_precision"):
+                notes.append(f"{row['net']}, {labels[side]}: ran in {', '.join(row[f'{side}_precision'])}")
         if row.get("ours_threads") not in (None, [], [m["threads"]]):
             notes.append(f"{row['net']}: ours ran on {row['ours_threads']} threads, not {m['threads']}")
         for run in runs:
@@ -393,14 +413,15 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
             cells.append(f"{loss:.4g} / {val:.4g}" if loss is not None else "—")
         lines.append("| " + " | ".join(cells) + " |")
     for p, error in meta["install_errors"].items():
-        notes.append(f"{PEERS[p][0]}: `pip install {' '.join(meta['pins'][p])}` failed, so no {PEERS[p][0]} "
+        notes.append(f"{PEERS[p].label}: `pip install {' '.join(meta['pins'][p])}` failed, so no {PEERS[p].label} "
                      f"column: {error[-600:]}")
     lines += ["", "How each side runs: ours `python -m autoencoders train NET --data mnist --optimizer adam` "
               "(OMP_NUM_THREADS and `ae`'s GOMP_SPINCOUNT set; seconds from history.jsonl); the peers "
               "`bench/peers_keras.py` in their own venvs at the exact pins "
-              + "; ".join(f"`{' '.join(meta['pins'][p])}`" for p in meta["pins"])
+              + "; ".join(dict.fromkeys(f"`{' '.join(pins)}`" for pins in meta["pins"].values()))
               + " (XLA intra-op threads for JAX, TF intra-op threads with inter-op 1; Keras's default "
-              "`jit_compile`, channels-last images; seconds from on_epoch_begin to on_epoch_end)."]
+              "`jit_compile`, channels-last images; Keras's default float32 unless the column says "
+              "mixed_bfloat16; seconds from on_epoch_begin to on_epoch_end)."]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--mnist", required=True, help="folder of MNIST's uncompressed IDX files")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype-policy", default="float32",
+                        help="Keras's global dtype policy: float32 (its default) or mixed_bfloat16")
     parser.add_argument("--json", required=True, help="where to write the result")
     args = parser.parse_args()
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -204,6 +206,7 @@ def main() -> None:
         import jax
 
         threading = {"XLA_FLAGS": os.environ["XLA_FLAGS"], "devices": [str(d) for d in jax.devices()]}
+    keras.config.set_dtype_policy(args.dtype_policy)
     keras.utils.set_random_seed(0)
     image = args.net.startswith("conv")
     x, x_test = load_mnist(args.mnist, image, args.limit)
@@ -232,6 +235,7 @@ def main() -> None:
         "val_loss": [float(v) for v in history.history["val_loss"]],
         "params": int(model.count_params()), "jit_compile": bool(getattr(model, "jit_compile", False)),
         "threading": threading, "versions": versions(backend), "train_images": len(x),
+        "dtype_policy": keras.config.dtype_policy().name,
     }
     with open(args.json, "w") as f:
         json.dump(result, f, indent=1)

@@ -9,8 +9,9 @@ backward and the update around the matmuls (`bench/whole_step.py` measures it ag
 The update is Adam's, computed on the optimizer's own state tensors (exp_avg, exp_avg_sq, step),
 so checkpoints, resume and a batch run eagerly (one of another size: see `takes`) all see one
 optimizer; tests/test_compiled_step.py checks it against torch.optim.Adam. Sampling inside the model
-(a VAE's noise) draws from PyTorch's global generator as in eager mode (inductor's
-`fallback_random`), so a compiled run is as reproducible, and resumes as exactly, as an eager one.
+(a VAE's noise) draws from PyTorch's global generator as in eager mode, so a compiled run is as
+reproducible, and resumes as exactly, as an eager one; in bf16 it rounds where eager autocast
+does (INDUCTOR_OPTIONS says why).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from ..config import TrainConfig
 from ..errors import TrainingError
 from .setup import autocast
 
+INDUCTOR_OPTIONS = {
+    "fallback_random": True,  # the model's sampling draws from PyTorch's generator, as in eager mode
+    # bf16 values rounded where eager autocast rounds them; inductor otherwise keeps its fused
+    # intermediates in fp32, and `ae train deep --compile --precision bf16` diverged on MNIST
+    "emulate_precision_casts": True,
+}
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s: coefficient max_norm / (norm + 1e-6)
 
 
@@ -47,7 +54,7 @@ class CompiledStep:
         self.device, self.precision = device, config.precision
         self.lr = torch.zeros((), dtype=torch.float64, device=device)  # an input: a new lr never recompiles
         self.shape: tuple | None = None
-        self._compiled = torch.compile(self._step, fullgraph=True, options={"fallback_random": True})
+        self._compiled = torch.compile(self._step, fullgraph=True, options=INDUCTOR_OPTIONS)
 
     def takes(self, x: torch.Tensor) -> bool:
         """Whether `x` has the shape compiled for (the first batch's): others run eagerly."""
