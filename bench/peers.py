@@ -24,7 +24,11 @@ first N cores. Runs interleave per net (ours, Keras-JAX, Keras-TF, next net) so 
 machine's other load falls on all of them alike; the load average is recorded at each run's start.
 Issue #21 pairs dense/deep/vae with Keras-JAX and the conv nets with Keras-TF; the default
 --pairing cheap adds Keras-TF on the dense nets, --pairing all adds Keras-JAX on the conv nets too
-(about a third more time: the conv nets' epochs are the long ones), --pairing issue runs the pairs only.
+(about a third more time: the conv nets' epochs are the long ones), --pairing issue runs the pairs only
+(Keras-JAX in both dtype policies when --peers names jax-bf16: Keras's default float32 and mixed_bfloat16).
+--ours names our sides: `ae train` as it is (ours), with the threads it picks itself (ours-auto),
+with `--compile` (ours-compile), and with `--compile --precision auto` (ours-compile-auto: bf16
+where the CPU computes it natively); each side's ratio is against the issue's peer in float32.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ PEERS = {
 ISSUE_PAIRING = {"dense": "jax", "deep": "jax", "vae": "jax", "conv": "tf", "conv-denoise": "tf"}
 NETS = tuple(ISSUE_PAIRING)
 PAIRINGS = {  # which peers train which net
-    "issue": lambda net, peer: ISSUE_PAIRING[net] == peer,
+    "issue": lambda net, peer: PEERS[peer].backend == PEERS[ISSUE_PAIRING[net]].backend,  # in either dtype
     "cheap": lambda net, peer: ISSUE_PAIRING[net] == peer or not net.startswith("conv"),
     "all": lambda net, peer: True,
 }
