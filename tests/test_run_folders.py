@@ -106,6 +106,8 @@ def test_resume_to_a_smaller_budget_is_refused_and_changes_nothing(run, capsys):
     (["--lr", "inf"], "argument --lr: must be a finite number"),
     (["--nproc", "0"], "argument --nproc: must be a positive integer"),
     (["--validation", "1.5"], "validation must be 'test' or a fraction in (0, 1)"),
+    (["--compile", "--nproc", "2"], "compile: the compiled step trains in one process"),
+    (["--compile", "--optimizer", "rmsprop"], "compile: the compiled step implements Adam's update only"),
 ])
 def test_bad_train_values_are_errors_before_anything_is_written(argv, needle, tmp_path, capsys, exit_code):
     out = tmp_path / "x"

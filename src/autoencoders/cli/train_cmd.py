@@ -127,9 +127,12 @@ def _metavar(kind) -> str:
 def _train(args) -> None:
     from .. import api
     from ..training import distributed
+    from ..training.compiled_step import check_processes
 
     recipe = _recipe(args)
     if args.nproc is not None and not distributed.is_distributed():
+        if args.compile:
+            check_processes(args.nproc)  # before torchrun starts N processes that would each refuse it
         _exec_torchrun(args.nproc, args.argv)
     if args.resume:
         run = api.resume(args.resume, epochs=args.epochs, quiet=args.quiet, on_epoch_end=_rebalance_threads)

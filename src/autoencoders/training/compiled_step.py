@@ -20,7 +20,7 @@ import torch
 from torch.func import functional_call, grad
 
 from ..config import TrainConfig
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from .setup import autocast
 
 INDUCTOR_OPTIONS = {
@@ -101,6 +101,13 @@ class CompiledStep:
                 denom = (v.sqrt() / torch.sqrt(1 - beta2**t)).add_(self.eps)
                 w.sub_((lr / (1 - beta1**t)) * m / denom)
         return loss, terms
+
+
+def check_processes(world_size: int) -> None:
+    """ConfigError when a compiled step would train in several processes (`--nproc`, torchrun)."""
+    if world_size > 1:
+        raise ConfigError("compile: the compiled step trains in one process; train without --compile under "
+                          "--nproc / torchrun (DDP overlaps its gradients' all-reduce with the eager backward)")
 
 
 def _check_adam(optimizer: torch.optim.Optimizer, params) -> None:

@@ -32,7 +32,7 @@ from ..data import EVAL_BATCH, Batch, as_source
 from ..errors import ConfigError, DataError, TrainingError
 from . import distributed as dist
 from .checkpoint import load_state, unwrap
-from .compiled_step import CompiledStep
+from .compiled_step import CompiledStep, check_processes
 from .ema import WeightAverage
 from .schedule import lr_at, set_lr
 from .setup import autocast, fast_layout, flush_denormals, make_optimizer, resolve_device, resolve_precision  # noqa: F401
@@ -87,9 +87,7 @@ class Trainer:
         self.state = TrainerState()
 
     def _compiled_step(self) -> CompiledStep:
-        if dist.world_size() > 1:
-            raise ConfigError("compile: the compiled step runs in one process; train without --compile under "
-                              "--nproc / torchrun (DDP overlaps its gradient all-reduce with the eager backward)")
+        check_processes(dist.world_size())
         return CompiledStep(self.model, self.optimizer, self.config, self.device)
 
     def fit(self, train, val=None, *, resume_from=None) -> list[dict]:
