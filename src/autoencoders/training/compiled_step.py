@@ -4,7 +4,7 @@ Eager PyTorch runs a small net's step as dozens of kernels, each dispatched on i
 elementwise ones between the matmuls cost as much as the matmuls; XLA (Keras on JAX) compiles the
 whole step into one executable. `torch.func.grad` makes the step a plain function of the weights,
 which torch.compile captures whole, so inductor fuses the elementwise work of the forward, the
-backward and the update around the matmuls (`bench/whole_step.py` measures it against the eager step).
+backward and the update around the matmuls (`bench/step_variants.py --compile`, its "whole step").
 
 The update is Adam's, computed on the optimizer's own state tensors (exp_avg, exp_avg_sq, step),
 so checkpoints, resume and a batch run eagerly (one of another size: see `takes`) all see one
