@@ -252,6 +252,34 @@ def test_a_run_of_precision_auto_is_found_again_and_resumes_as_it_ran(tmp_path, 
     assert resumed.config.train.precision == "bf16" and [r["epoch"] for r in resumed.history] == [1, 2]
 
 
+def test_training_flushes_denormals_on_every_intra_op_thread():
+    # The flag is per thread: set on the calling thread only, the pool's other threads went on
+    # computing denormals (half of a 2-thread op's output below), and Adam's moments decaying
+    # through them made every epoch slower than the last.
+    from autoencoders.training import Callback, Trainer
+
+    denormals = torch.full((1 << 20,), 1e-39)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    seen = []
+
+    class Probe(Callback):
+        def on_batch_end(self, trainer, batch, n_batches):
+            seen.append(int((denormals * 1.0 != 0).sum()))
+
+    try:
+        assert int((denormals * 1.0 != 0).sum()) == denormals.numel()  # the pool exists, unflushed
+        if not torch.set_flush_denormal(False):
+            pytest.skip("this CPU has no flush-to-zero flag")
+        trainer = Trainer(DenseAutoencoder((1, 8, 8), hidden=(), code_size=4),
+                          ae.TrainConfig(epochs=1, batch_size=16, device="cpu"), callbacks=[Probe()])
+        trainer.fit(torch.rand(32, 1, 8, 8))
+        assert seen == [0, 0]
+        assert int((denormals * 1.0 != 0).sum()) == denormals.numel()  # restored after training
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_autocast_refuses_an_undecided_precision():
     from autoencoders.training.setup import autocast
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 
 import torch
@@ -84,10 +85,50 @@ def fast_layout(model: torch.nn.Module, sample_shape: tuple) -> torch.nn.Module:
 
 @contextlib.contextmanager
 def flush_denormals():
-    """Denormal floats are very slow on x86 CPUs; training never needs them."""
-    changed = torch.set_flush_denormal(True)
+    """Denormal floats are very slow on x86 CPUs and training never needs them: Adam's moments of
+    weights that rarely see a gradient (MNIST's blank border pixels) decay through the denormal
+    range, and without flushing a dense VAE's epochs grow slower epoch after epoch
+    (bench/DENORMALS.md). The flag is per thread and a thread inherits it only when it is created,
+    so it is set on every thread of the intra-op pool too, which exists by the time training starts."""
+    changed = _on_every_thread(torch.set_flush_denormal, True)
     try:
         yield
     finally:
         if changed:
-            torch.set_flush_denormal(False)
+            _on_every_thread(torch.set_flush_denormal, False)
+
+
+def _on_every_thread(set_flag, on: bool) -> bool:
+    """set_flag(on) on the calling thread and on each of the intra-op pool's OpenMP threads
+    (one parallel region of libgomp, which PyTorch's CPU wheels use); the calling thread only
+    where the pool is not libgomp's. Returns set_flag's answer (False: the CPU has no such flag)."""
+    supported = bool(set_flag(on))
+    region = _gomp_parallel()
+    if supported and region is not None and torch.get_num_threads() > 1:
+        body = _GOMP_BODY(lambda _data: set_flag(on))
+        region(body, None, torch.get_num_threads(), 0)
+    return supported
+
+
+_GOMP_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+@functools.cache
+def _gomp_parallel():
+    """libgomp's GOMP_parallel(fn, data, threads, flags) where ATen's threads are libgomp's, else None."""
+    if "ATen parallel backend: OpenMP" not in torch.__config__.parallel_info():
+        return None
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            paths = {line.split()[-1] for line in f if "libgomp" in line and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            region = ctypes.CDLL(path).GOMP_parallel
+        except (OSError, AttributeError):
+            continue
+        region.argtypes = [_GOMP_BODY, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+        region.restype = None
+        return region
+    return None
