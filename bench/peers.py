@@ -68,7 +68,7 @@ class Peer(NamedTuple):
 
 
 PEERS = {
-    "jax": Peer("Keras-JAX", "jax", "float32", "jax"),
+    "jax": Peer("Keras-JAX", "jax", "float32", "jax"),  # a venv's own key: its float32 peer (named in Versions)
     "jax-bf16": Peer("Keras-JAX, mixed_bfloat16", "jax", "mixed_bfloat16", "jax"),
     "tf": Peer("Keras-TF", "tensorflow", "float32", "tf"),
 }
@@ -342,8 +342,7 @@ def render(table: list[dict], meta: dict, sides: list, runs: list) -> str:
     for venv in dict.fromkeys(PEERS[p].venv for p in peers):  # jax and jax-bf16 share one
         shown = next((v[p] for p in peers if PEERS[p].venv == venv and v.get(p)), None)
         if shown:
-            versions.append(f"Keras-{PEERS[next(p for p in peers if PEERS[p].venv == venv)].backend}: "
-                            + ", ".join(f"{k} {x}" for k, x in shown.items()))
+            versions.append(f"{PEERS[venv].label}: " + ", ".join(f"{k} {x}" for k, x in shown.items()))
     for p in meta["install_errors"]:
         versions.append(f"{PEERS[p].label}: not installed (`{' '.join(meta['pins'][p])}` failed, see the notes)")
     la, lb = meta["load_average_start"], meta["load_average_end"]
