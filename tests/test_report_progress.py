@@ -75,3 +75,27 @@ def test_time_left_is_measured_throughput_times_the_work_left_plus_evaluations()
     p.start("denoise")  # its evaluation took 5 s
     assert p.seconds_left() == 3.0 * 10 + 1 * 5.0  # 3x the work at the measured rate, one evaluation left
     p.close()
+
+
+@pytest.mark.parametrize("seed", [35, 42])  # job sizes whose sums round the wrong way
+def test_the_bar_never_passes_its_total_nor_shows_negative_time_left(seed):
+    # `make demo` ended on "explorer page: 100% ... about -1:59 left" and tqdm's "clamping frac to
+    # range [0, 1]": the work done, summed in another order than the total, overshot it by a rounding.
+    import random
+
+    rng, now = random.Random(seed), [0.0]
+    costs = {f"job{i}": (rng.randint(1, 16), rng.uniform(1e6, 1e8)) for i in range(7)}
+    p = ReproduceProgress(costs, quiet=True, clock=lambda: now[0])
+    for label, (epochs, _) in costs.items():
+        p.start(label)
+        batches = rng.choice([1, 118, 235, 469, 600])
+        for epoch in range(1, epochs + 1):
+            for b in range(1, batches + 1):
+                now[0] += 0.01
+                p.hook(epoch, epochs, b, batches)
+        p.done()
+        assert p.n <= p.total
+    p.phase("explorer page")
+    assert p.n <= p.total and p.seconds_left() == 0.0
+    assert p._left() == "about 0:00 left"
+    p.close()

@@ -3,8 +3,11 @@
 import dataclasses
 import json
 
+import pytest
+
 from autoencoders import presets
 from autoencoders.benchmark.to_quality import run_to_quality, time_to_quality
+from autoencoders.errors import ConfigError
 from autoencoders.presets import FAST, MODERN, Recipe, Target
 
 
@@ -52,3 +55,19 @@ def test_only_is_checked_while_parsing(tmp_path, capsys, exit_code):
                       "-o", str(out)]) == 2
     assert "argument --only: experiment 'vae' is named twice in 'vae,vae'" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("recipes,twice", [("fast,fast", "fast"), ("both,modern", "modern"),
+                                           ("all,article", "article")])
+def test_recipes_are_checked_while_parsing_each_once(tmp_path, capsys, exit_code, recipes, twice):
+    out = tmp_path / "t.md"
+    assert exit_code(["bench", "--to-quality", "--recipes", recipes, "--data", "digits", "--max-seconds", "1",
+                      "-o", str(out)]) == 2
+    assert f"argument --recipes: recipe '{twice}' is named twice in '{recipes}'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_recipes_listed_expands_the_sets_in_order():
+    assert [r.name for r in presets.recipes_listed("fast, both")] == ["fast", "modern", "article"]
+    with pytest.raises(ConfigError, match="unknown recipe"):
+        presets.recipes_listed("fast,quick")

@@ -125,6 +125,21 @@ def recipes_named(name: str) -> tuple[Recipe, ...]:
     return (RECIPES[name],)
 
 
+def recipes_listed(text: str) -> tuple[Recipe, ...]:
+    """The recipes of a comma-separated list of names and sets (`ae bench --recipes`), each once:
+    a recipe named twice (`fast,fast`, `both,modern`) would train and report the same runs twice."""
+    picked: list[Recipe] = []
+    for name in (n.strip() for n in text.split(",")):
+        if not name:
+            raise ConfigError(f"empty recipe name in {text!r}; give names separated by commas, e.g. fast,modern "
+                              f"(known: {', '.join((*RECIPES, *RECIPE_SETS))})")
+        for recipe in recipes_named(name):
+            if recipe in picked:
+                raise ConfigError(f"recipe '{recipe.name}' is named twice in {text!r}; name each recipe once")
+            picked.append(recipe)
+    return tuple(picked)
+
+
 @dataclass(frozen=True)
 class AnomalyRecipe:
     """Anomaly detection, whole: the net, its training, the score and its calibration. Chosen once,

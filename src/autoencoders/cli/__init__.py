@@ -333,6 +333,18 @@ def experiments(text: str) -> str:
     return text
 
 
+def recipe_list(text: str) -> str:
+    """Comma-separated recipes of `ae bench --to-quality`, checked by presets.recipes_listed (known
+    names, each once) while parsing."""
+    from ..presets import recipes_listed
+
+    try:
+        recipes_listed(text)
+    except AutoencodersError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 class UsageError(Exception):
     """A command line that parses but cannot run as given (a missing argument argparse cannot
     express): `main` prints the command's usage and the message, and exits 2."""

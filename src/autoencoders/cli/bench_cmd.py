@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import experiments, nonnegative_int, positive_float, positive_int
+from . import experiments, nonnegative_int, positive_float, positive_int, recipe_list
 
 
 def register(sub) -> None:
@@ -19,7 +19,8 @@ def register(sub) -> None:
     q = p.add_argument_group("time to quality (the headline speed figure)")
     q.add_argument("--to-quality", action="store_true",
                    help="seconds until each experiment's test metric reaches its target, per recipe")
-    q.add_argument("--recipes", default="fast,modern,article", help="comma-separated recipes to compare")
+    q.add_argument("--recipes", type=recipe_list, default="fast,modern,article",
+                   help="comma-separated recipes to compare (or the sets both, all), each once")
     q.add_argument("--only", type=experiments,
                    help="comma-separated experiments: dense,sparse,deep,conv,denoise,lstm,vae")
     q.add_argument("--max-seconds", type=positive_float, default=600.0,
@@ -52,9 +53,9 @@ def _bench(args) -> None:
 
 def _to_quality(args) -> None:
     from ..benchmark.to_quality import run_to_quality
-    from ..presets import recipes_named
+    from ..presets import recipes_listed
 
-    recipes = [r for name in args.recipes.split(",") for r in recipes_named(name.strip())]
+    recipes = recipes_listed(args.recipes)
     output = args.output or "bench/TO_QUALITY.md"
     run_to_quality(args.only, recipes, data=args.data, max_seconds=args.max_seconds, out_md=output)
     print(f"wrote {output} and {output.rsplit('.', 1)[0]}.json")

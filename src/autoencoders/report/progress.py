@@ -95,7 +95,8 @@ class ReproduceProgress:
         if self.skipped is None:  # a resumed run starts after its checkpoint's epoch: not work done now
             self.skipped = epoch - 1
             self._shrink(self.skipped * self.cost)
-        target = self.base + self.cost * (epoch - 1 - self.skipped + batch / batches)
+        # at most the total: the work done and the total, summed in other orders, round differently
+        target = min(self.base + self.cost * (epoch - 1 - self.skipped + batch / batches), self.total)
         self.bar.set_description_str(f"{self.label} epoch {epoch}/{epochs}", refresh=False)
         self.bar.set_postfix_str(self._left(), refresh=False)
         self.bar.update(target - self.n)
@@ -121,7 +122,7 @@ class ReproduceProgress:
             return None
         to_evaluate = len(self.jobs) - self.evaluated - (1 if self._evaluating else 0)
         evaluating = self.eval_s / self.evaluated if self.evaluated else 0.0
-        return (self.total - self.n) * self.train_s / self.trained + to_evaluate * evaluating
+        return max(0.0, self.total - self.n) * self.train_s / self.trained + to_evaluate * evaluating
 
     def close(self) -> None:
         self._stop.set()
@@ -137,8 +138,8 @@ class ReproduceProgress:
         return "" if left is None else f"about {int(left // 60)}:{int(left % 60):02d} left"
 
     def _shrink(self, amount: float) -> None:
-        if amount > 0:
-            self.total -= amount
+        if amount > 0:  # never below the work done (rounding, as in `hook`)
+            self.total = max(self.total - amount, self.n)
             self.bar.total = self.total
             self.bar.refresh()
 
