@@ -143,7 +143,11 @@ def test_a_module_breaking_the_contract_is_named_before_the_run_folder_is_writte
     # the same dtype", ...), and encode = None said "missing " with nothing named.
     with pytest.raises(ConfigError, match=match):
         ae.train(make(), data=torch.rand(20, 1, 8, 8), out=tmp_path / "run", **FAST)
-    assert not (tmp_path / "run" / "config.json").exists()
+    assert not (tmp_path / "run").exists()  # not even the empty folder the claim made (it was left behind)
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ConfigError, match=match):
+        ae.train(make(), data=torch.rand(20, 1, 8, 8), out=tmp_path / "mine", **FAST)
+    assert (tmp_path / "mine").is_dir() and not (tmp_path / "mine" / "config.json").exists()  # yours stays
 
 
 class _Items(torch.utils.data.Dataset):

@@ -40,24 +40,44 @@ def claim(out, *, resume: bool = False, overwrite: bool = False):
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrainingError(f"--out {out} is a file, not a folder: give a folder for the run")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise TrainingError(f"cannot create the run folder {out}: {e.strerror or e}") from e
     with _locked(out):
-        _remove_temporaries(out)
-        if not resume and holds_run(out):
-            if not overwrite:
-                raise TrainingError(
-                    f"{out} already holds a run ({describe(out)}); continue it with "
-                    f"`ae train --resume {out}`, replace it with --overwrite, or choose another --out")
-            print(f"--overwrite: replacing the run in {out} ({describe(out)})", file=sys.stderr)
-            clear(out)
-        if resume and any((out / name).exists() for name in CALIBRATION_FILES):
-            _remove(out, CALIBRATION_FILES)
-            print(f"--resume: removed {out / CALIBRATION_FILES[0]}, calibrated on the weights this resume changes; "
-                  f"calibrate again after it: ae score {out} DATA --fpr ALPHA", file=sys.stderr)
-        yield out
+        try:
+            _prepare(out, resume, overwrite)
+            yield out
+        except BaseException:
+            if created:  # refused before it wrote a file (your module failed its check, say): no empty folder left
+                _remove_if_only_the_lock(out)
+            raise
+
+
+def _prepare(out: Path, resume: bool, overwrite: bool) -> None:
+    """Under the lock: a folder holding a run refused, cleared (overwrite) or its calibration dropped (resume)."""
+    _remove_temporaries(out)
+    if not resume and holds_run(out):
+        if not overwrite:
+            raise TrainingError(
+                f"{out} already holds a run ({describe(out)}); continue it with "
+                f"`ae train --resume {out}`, replace it with --overwrite, or choose another --out")
+        print(f"--overwrite: replacing the run in {out} ({describe(out)})", file=sys.stderr)
+        clear(out)
+    if resume and any((out / name).exists() for name in CALIBRATION_FILES):
+        _remove(out, CALIBRATION_FILES)
+        print(f"--resume: removed {out / CALIBRATION_FILES[0]}, calibrated on the weights this resume changes; "
+              f"calibrate again after it: ae score {out} DATA --fpr ALPHA", file=sys.stderr)
+
+
+def _remove_if_only_the_lock(out: Path) -> None:
+    try:
+        if {p.name for p in out.iterdir()} <= {LOCK}:
+            (out / LOCK).unlink(missing_ok=True)
+            out.rmdir()
+    except OSError:
+        pass  # left as it is: an empty folder is only untidy
 
 
 def holds_run(out: Path) -> bool:
