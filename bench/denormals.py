@@ -33,7 +33,7 @@ LAUNCH = """
 import os, sys, torch
 from autoencoders.training import setup, trainer
 if os.environ.get("DENORMALS_CALLING_THREAD_ONLY") == "1":
-    setup._gomp_parallel = lambda: None
+    setup._gomp_regions = lambda: []
 epoch = trainer.Trainer.train_epoch
 def counted(self, *args, **kwargs):
     means = epoch(self, *args, **kwargs)

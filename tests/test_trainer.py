@@ -256,6 +256,8 @@ def test_training_flushes_denormals_on_every_intra_op_thread():
     # The flag is per thread: set on the calling thread only, the pool's other threads went on
     # computing denormals (half of a 2-thread op's output below), and Adam's moments decaying
     # through them made every epoch slower than the last.
+    import sklearn.manifold  # noqa: F401  (its wheel's own libgomp, loaded beside PyTorch's, as `ae reproduce` does)
+
     from autoencoders.training import Callback, Trainer
 
     denormals = torch.full((1 << 20,), 1e-39)

@@ -99,36 +99,45 @@ def flush_denormals():
 
 
 def _on_every_thread(set_flag, on: bool) -> bool:
-    """set_flag(on) on the calling thread and on each of the intra-op pool's OpenMP threads
-    (one parallel region of libgomp, which PyTorch's CPU wheels use); the calling thread only
-    where the pool is not libgomp's. Returns set_flag's answer (False: the CPU has no such flag)."""
+    """set_flag(on) on the calling thread and on each thread of every libgomp OpenMP pool in the
+    process (one parallel region each): PyTorch's CPU wheels run their intra-op threads on their
+    own libgomp, and scikit-learn's wheels load another. The calling thread only where ATen's
+    threads are not OpenMP's. Returns set_flag's answer (False: the CPU has no such flag)."""
     supported = bool(set_flag(on))
-    region = _gomp_parallel()
-    if supported and region is not None and torch.get_num_threads() > 1:
+    if supported and torch.get_num_threads() > 1:
         body = _GOMP_BODY(lambda _data: set_flag(on))
-        region(body, None, torch.get_num_threads(), 0)
+        for region in _gomp_regions():
+            region(body, None, torch.get_num_threads(), 0)
     return supported
 
 
 _GOMP_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
-@functools.cache
-def _gomp_parallel():
-    """libgomp's GOMP_parallel(fn, data, threads, flags) where ATen's threads are libgomp's, else None."""
-    if "ATen parallel backend: OpenMP" not in torch.__config__.parallel_info():
-        return None
+def _gomp_regions() -> list:
+    """GOMP_parallel(fn, data, threads, flags) of each libgomp loaded now (none unless ATen's
+    threads are OpenMP's): looked up on every call, as a library imported later brings its own."""
+    if "ATen parallel backend: OpenMP" not in _parallel_info():
+        return []
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            paths = {line.split()[-1] for line in f if "libgomp" in line and "/" in line}
+            paths = sorted({line.split()[-1] for line in f if "libgomp" in line and "/" in line})
     except OSError:
+        return []
+    return [region for region in map(_gomp_parallel, paths) if region is not None]
+
+
+@functools.cache
+def _parallel_info() -> str:
+    return torch.__config__.parallel_info()
+
+
+@functools.cache
+def _gomp_parallel(path: str):
+    try:
+        region = ctypes.CDLL(path).GOMP_parallel
+    except (OSError, AttributeError):
         return None
-    for path in sorted(paths):
-        try:
-            region = ctypes.CDLL(path).GOMP_parallel
-        except (OSError, AttributeError):
-            continue
-        region.argtypes = [_GOMP_BODY, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
-        region.restype = None
-        return region
-    return None
+    region.argtypes = [_GOMP_BODY, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    region.restype = None
+    return region
