@@ -89,7 +89,7 @@ def flush_denormals():
     weights that rarely see a gradient (MNIST's blank border pixels) decay through the denormal
     range, and without flushing a dense VAE's epochs grow slower epoch after epoch
     (bench/DENORMALS.md). The flag is per thread and a thread inherits it only when it is created,
-    so it is set on every thread of the intra-op pool too, which exists by the time training starts."""
+    so it is set on every thread of the OpenMP pools too, which exist by the time training starts."""
     changed = _on_every_thread(torch.set_flush_denormal, True)
     try:
         yield
