@@ -326,11 +326,7 @@ def experiments(text: str) -> str:
     rule for them (presets.select: known names, each once) before anything trains."""
     from ..presets import select
 
-    try:
-        select(text)
-    except AutoencodersError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+    return _checked_by(select, text)
 
 
 def recipe_list(text: str) -> str:
@@ -338,8 +334,13 @@ def recipe_list(text: str) -> str:
     names, each once) while parsing."""
     from ..presets import recipes_listed
 
+    return _checked_by(recipes_listed, text)
+
+
+def _checked_by(check, text: str) -> str:
+    """`text` as given once `check(text)` accepts it; its ConfigError as argparse's usage error."""
     try:
-        recipes_listed(text)
+        check(text)
     except AutoencodersError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
